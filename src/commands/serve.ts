@@ -1,0 +1,42 @@
+/** `xksctl serve`: runs the XKS proxy until SIGTERM/SIGINT; SIGHUP reloads the settings file. */
+import { CONFIG_OPTION, defineCommand } from "./define.js";
+import { loadSettings, defaultValidateDeps } from "../config/load.js";
+import { startProxy } from "../proxy/start.js";
+import { XksctlError } from "../errors.js";
+
+export const serveCommand = defineCommand<{ config?: string; port?: string; pingPort?: string }>({
+  name: "serve",
+  description: "run the XKS proxy (HTTP/2 + TLS, SigV4, PKCS#11) in the foreground",
+  options: [
+    CONFIG_OPTION,
+    { flags: "-p, --port <port>", description: "override [server] port" },
+    { flags: "--ping-port <port>", description: "override [server] port_http_ping" },
+  ],
+  examples: [
+    "xksctl serve --config /etc/xksctl/settings.toml",
+    "XKS_PROXY_SETTINGS_TOML=/var/local/xks-proxy/.secret/settings.toml xksctl serve",
+    "xksctl serve --config .xksctl/settings.toml --port 8443",
+  ],
+  async run(opts, _args, ctx) {
+    const deps = defaultValidateDeps(ctx.env);
+    const { settings, warnings } = loadSettings(opts.config, deps);
+    for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
+    const proxy = await startProxy(settings, {
+      port: opts.port === undefined ? undefined : parsePort(opts.port, "--port"),
+      pingPort: opts.pingPort === undefined ? undefined : parsePort(opts.pingPort, "--ping-port"),
+      reloadSettings: () => loadSettings(settings.file, deps).settings,
+      stdout: ctx.stdout,
+      now: ctx.now,
+    });
+    await proxy.stopped;
+    return 0;
+  },
+});
+
+function parsePort(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new XksctlError("XKS_USAGE", `${flag} must be a port number 0-65535, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}

@@ -1,0 +1,170 @@
+/**
+ * The settings schema: every key of the reference proxy's TOML (aws-samples/aws-kms-xks-proxy,
+ * src/settings.rs) plus xksctl's optional extensions, with types, defaults and descriptions.
+ * The reference ignores keys it does not know, so a file using our extensions still loads there.
+ */
+
+/** The value kinds a key may hold. */
+export type FieldType =
+  | { kind: "string"; nonEmpty?: boolean; pattern?: RegExp; expected?: string; oneOf?: readonly string[]; ignoreCase?: boolean }
+  | { kind: "int"; min: number; max: number }
+  | { kind: "bool" }
+  | { kind: "stringArray" }
+  /** Array of inline tables holding extra SigV4 credentials (rotation). */
+  | { kind: "credentialArray" };
+
+/** One key of a table. */
+export interface FieldSpec {
+  name: string;
+  type: FieldType;
+  /** Required by the reference proxy (its deserialiser fails without it). */
+  required: boolean;
+  /** Value used when the key is absent (undefined: stays absent). */
+  default?: unknown;
+  /** Holds a secret: never printed by `config validate` or logs. */
+  secret?: boolean;
+  /** An xksctl extension (ignored by the reference proxy). */
+  extension?: boolean;
+  description: string;
+}
+
+/** One table: its path and keys. `required` tables must be present in the file. */
+export interface TableSpec {
+  path: string;
+  required: boolean;
+  array?: boolean;
+  fields: readonly FieldSpec[];
+}
+
+const port = { kind: "int", min: 1, max: 65535 } as const;
+const uint = { kind: "int", min: 0, max: 2 ** 31 - 1 } as const;
+const bool = { kind: "bool" } as const;
+const str = { kind: "string" } as const;
+
+/** KMS XksProxyAuthenticationCredential.AccessKeyId: 20-30 of A-Z2-7. */
+export const ACCESS_KEY_ID_RE = /^[A-Z2-7]{20,30}$/;
+/** KMS RawSecretAccessKey: 43-64 of a-zA-Z0-9/+=. */
+export const SECRET_RE = /^[a-zA-Z0-9/+=]{43,64}$/;
+/** XKS externalKeyId: at most 128 of A-Za-z0-9-._ (spec §3). */
+export const KEY_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
+/** KMS XksProxyUriPath pattern (CreateCustomKeyStore API), applied to prefix + "/kms/xks/v1". */
+export const URI_PATH_RE = /^(\/[a-zA-Z0-9/_-]+\/kms\/xks\/v\d{1,2})$|^(\/kms\/xks\/v\d{1,2})$/;
+
+/** Every table of the settings file, in file order. */
+export const SCHEMA: readonly TableSpec[] = [
+  {
+    path: "server",
+    required: true,
+    fields: [
+      { name: "ip", type: { kind: "string", nonEmpty: true, expected: "an IP address" }, required: true, description: "Bind address (an IP literal)." },
+      { name: "port", type: port, required: true, description: "Main XKS listener port." },
+      { name: "port_http_ping", type: port, required: false, default: 80, description: "Plain-HTTP port serving only GET /ping; no second listener when equal to port." },
+      { name: "region", type: { kind: "string", nonEmpty: true }, required: true, description: "The AWS region accepted in the SigV4 credential scope." },
+      { name: "service", type: { kind: "string", nonEmpty: true }, required: true, description: "SigV4 service name (kms-xks-proxy)." },
+      { name: "ciphertext_metadata_b64", type: str, required: false, description: "Base64 of at most 20 bytes returned as ciphertextMetadata on every Encrypt." },
+      { name: "fleet_size", type: { kind: "int", min: 1, max: 1000 }, required: false, default: 1, extension: true, description: "xksProxyFleetSize reported by GetHealthStatus: proxies behind this endpoint." },
+    ],
+  },
+  {
+    path: "server.tcp_keepalive",
+    required: true,
+    fields: [
+      { name: "tcp_keepalive_secs", type: uint, required: false, description: "Idle seconds before the first keepalive probe; absent = keepalive off." },
+      { name: "tcp_keepalive_interval_secs", type: uint, required: false, description: "Seconds between unanswered probes (OS default when absent)." },
+      { name: "tcp_keepalive_retries", type: uint, required: false, description: "Probes before the peer is declared dead (OS default when absent)." },
+    ],
+  },
+  {
+    path: "tracing",
+    required: true,
+    fields: [
+      { name: "is_stdout_writer_enabled", type: bool, required: true, description: "Log to stdout." },
+      { name: "is_file_writer_enabled", type: bool, required: true, description: "Log to rotated files in directory." },
+      { name: "level", type: { kind: "string", oneOf: ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"], ignoreCase: true }, required: false, description: "Log level; needed when a writer is on." },
+      { name: "directory", type: str, required: false, description: "Log directory (file writer)." },
+      { name: "file_prefix", type: str, required: false, description: "Log file name prefix (file writer)." },
+      { name: "rotation_kind", type: { kind: "string", oneOf: ["MINUTELY", "HOURLY", "DAILY", "NEVER"], ignoreCase: true }, required: false, description: "File rotation." },
+    ],
+  },
+  {
+    path: "security",
+    required: true,
+    fields: [
+      { name: "is_sigv4_auth_enabled", type: bool, required: true, description: "Verify SigV4 on every XKS route (must be true in production)." },
+      { name: "is_tls_enabled", type: bool, required: true, description: "Serve the main port over TLS." },
+      { name: "is_mtls_enabled", type: bool, required: true, description: "Require client certificates." },
+      { name: "secondary_auth", type: { kind: "string", oneOf: ["Oso"] }, required: false, description: "Secondary authorization engine (reference: Oso)." },
+    ],
+  },
+  {
+    path: "security.oso",
+    required: false,
+    fields: [{ name: "polar_file_path", type: str, required: true, description: "Oso policy file." }],
+  },
+  {
+    path: "tls",
+    required: false,
+    fields: [
+      { name: "tls_cert_pem", type: str, required: true, description: "PEM certificate chain." },
+      { name: "tls_key_pem", type: str, required: true, description: "PEM private key (PKCS#1, PKCS#8 or SEC1)." },
+      { name: "mtls_client_ca_pem", type: str, required: false, description: "PEM bundle of client CA roots (mTLS)." },
+      { name: "mtls_client_dns_name", type: str, required: false, description: "DNS name the client certificate must carry (mTLS)." },
+    ],
+  },
+  {
+    path: "external_key_stores",
+    required: true,
+    array: true,
+    fields: [
+      { name: "uri_path_prefix", type: str, required: true, description: "Path prefix of this logical key store (\"\" or /a/b)." },
+      { name: "sigv4_access_key_id", type: str, required: true, description: "SigV4 access key id for this prefix." },
+      { name: "sigv4_secret_access_key", type: str, required: false, secret: true, description: "SigV4 secret (or use _file / _env)." },
+      { name: "sigv4_secret_access_key_file", type: str, required: false, extension: true, description: "Read the SigV4 secret from this file (mode 0600)." },
+      { name: "sigv4_secret_access_key_env", type: str, required: false, extension: true, description: "Read the SigV4 secret from this environment variable." },
+      { name: "xks_key_id_set", type: { kind: "stringArray" }, required: true, description: "External key ids served here; each is a CKA_LABEL on the token." },
+      { name: "disabled_xks_key_ids", type: { kind: "stringArray" }, required: false, default: [], extension: true, description: "Key ids reported DISABLED: GetKeyMetadata says so, Encrypt/Decrypt answer InvalidStateException." },
+      { name: "sigv4_additional_credentials", type: { kind: "credentialArray" }, required: false, extension: true, description: "Extra credentials accepted during rotation: [{ sigv4_access_key_id, sigv4_secret_access_key | _file | _env }]." },
+    ],
+  },
+  {
+    path: "pkcs11",
+    required: true,
+    fields: [
+      { name: "session_pool_max_size", type: { kind: "int", min: 1, max: 1024 }, required: true, description: "PKCS#11 sessions kept open." },
+      { name: "session_pool_timeout_milli", type: uint, required: true, description: "Reference key (no effect there); xksctl: max wait for a session, 0 = use session_wait_milli." },
+      { name: "session_eager_close", type: bool, required: true, description: "Close the session after every request (testing only)." },
+      { name: "user_pin", type: str, required: false, secret: true, description: "CKU_USER PIN (or use user_pin_file / user_pin_env)." },
+      { name: "user_pin_file", type: str, required: false, extension: true, description: "Read the PIN from this file (mode 0600)." },
+      { name: "user_pin_env", type: str, required: false, extension: true, description: "Read the PIN from this environment variable." },
+      { name: "PKCS11_HSM_MODULE", type: { kind: "string", nonEmpty: true }, required: true, description: "PKCS#11 library path; the PKCS11_HSM_MODULE variable overrides it." },
+      { name: "context_read_timeout_milli", type: uint, required: true, description: "Reference key: wait for the PKCS#11 context lock during a reset." },
+      { name: "token_label", type: str, required: false, extension: true, description: "Use the token with this label (default: the first token present)." },
+      { name: "session_wait_milli", type: { kind: "int", min: 1, max: 60000 }, required: false, default: 200, extension: true, description: "Max wait for a free session before 429 ThrottlingException (KMS gives up after 250 ms)." },
+    ],
+  },
+  {
+    path: "pkcs11_logger",
+    required: false,
+    fields: [
+      { name: "PKCS11_LOGGER_LIBRARY_PATH", type: str, required: true, description: "The real PKCS#11 library behind pkcs11-logger." },
+      { name: "PKCS11_LOGGER_LOG_FILE_PATH", type: str, required: true, description: "pkcs11-logger's log file." },
+      { name: "PKCS11_LOGGER_FLAGS", type: str, required: true, description: "pkcs11-logger flag bit mask." },
+    ],
+  },
+  {
+    path: "limits",
+    required: true,
+    fields: [
+      { name: "max_plaintext_in_base64", type: { kind: "int", min: 5736, max: 65536 }, required: true, description: "Max Base64 length of Encrypt plaintext (spec minimum 5736); above → 501." },
+      { name: "max_aad_in_base64", type: { kind: "int", min: 10924, max: 65536 }, required: true, description: "Max Base64 length of AAD (spec minimum 10924); above → 501." },
+    ],
+  },
+  {
+    path: "hsm_capabilities",
+    required: true,
+    fields: [
+      { name: "can_generate_iv", type: bool, required: true, description: "The HSM makes the GCM IV itself." },
+      { name: "is_zero_iv_required", type: bool, required: true, description: "The HSM overwrites a 12-byte zero IV (nShield, CloudHSM); false with can_generate_iv: IV appended (Luna)." },
+    ],
+  },
+];

@@ -1,0 +1,87 @@
+/**
+ * The CKR table: every PKCS#11 return code xksctl treats specially, in one place. For each code:
+ * its name, what it means for the request (HsmErrorKind, mapped to an XKS errorName by
+ * src/proxy/errors.ts), and what it means for the session (keep, drop, or reset the library).
+ * Behaviour follows the reference proxy (reference-proxy.md §5, §10).
+ */
+
+/** What a PKCS#11 failure means for the request. */
+export type HsmErrorKind =
+  | "invalid-ciphertext" // GCM tag/ciphertext check failed (decrypt only)
+  | "key-usage" // key does not allow the operation
+  | "key-not-found" // no key with that label
+  | "invalid-state" // key or token disabled / locked
+  | "validation" // the HSM refused a parameter
+  | "throttled" // no session free in time
+  | "timeout" // the HSM did not answer in time
+  | "internal"; // everything else
+
+/** What to do with the session after the failure. */
+export type SessionFate = "keep" | "drop" | "reset";
+
+interface CkrRow {
+  name: string;
+  kind: HsmErrorKind;
+  /** Kind when the failing call was a decrypt (reference: GENERAL_ERROR etc. → InvalidCiphertext). */
+  onDecrypt?: HsmErrorKind;
+  fate: SessionFate;
+}
+
+const ROWS: Record<number, CkrRow> = {
+  0x00000005: { name: "CKR_GENERAL_ERROR", kind: "internal", onDecrypt: "invalid-ciphertext", fate: "drop" },
+  0x00000006: { name: "CKR_FUNCTION_FAILED", kind: "internal", onDecrypt: "invalid-ciphertext", fate: "drop" },
+  0x00000007: { name: "CKR_ARGUMENTS_BAD", kind: "internal", fate: "keep" },
+  0x00000020: { name: "CKR_DATA_INVALID", kind: "validation", fate: "keep" },
+  0x00000021: { name: "CKR_DATA_LEN_RANGE", kind: "validation", fate: "keep" },
+  0x00000030: { name: "CKR_DEVICE_ERROR", kind: "internal", fate: "reset" },
+  0x00000031: { name: "CKR_DEVICE_MEMORY", kind: "internal", fate: "drop" },
+  0x00000032: { name: "CKR_DEVICE_REMOVED", kind: "internal", fate: "reset" },
+  0x00000040: { name: "CKR_ENCRYPTED_DATA_INVALID", kind: "invalid-ciphertext", fate: "keep" },
+  0x00000041: { name: "CKR_ENCRYPTED_DATA_LEN_RANGE", kind: "invalid-ciphertext", fate: "keep" },
+  0x00000050: { name: "CKR_FUNCTION_CANCELED", kind: "internal", fate: "drop" },
+  0x00000060: { name: "CKR_KEY_HANDLE_INVALID", kind: "key-not-found", fate: "keep" },
+  0x00000062: { name: "CKR_KEY_SIZE_RANGE", kind: "key-usage", fate: "keep" },
+  0x00000063: { name: "CKR_KEY_TYPE_INCONSISTENT", kind: "key-usage", fate: "keep" },
+  0x00000068: { name: "CKR_KEY_FUNCTION_NOT_PERMITTED", kind: "key-usage", fate: "keep" },
+  0x00000070: { name: "CKR_MECHANISM_INVALID", kind: "internal", fate: "keep" },
+  0x00000071: { name: "CKR_MECHANISM_PARAM_INVALID", kind: "internal", fate: "keep" },
+  0x00000082: { name: "CKR_OBJECT_HANDLE_INVALID", kind: "key-not-found", fate: "keep" },
+  0x00000090: { name: "CKR_OPERATION_ACTIVE", kind: "internal", fate: "drop" },
+  0x00000091: { name: "CKR_OPERATION_NOT_INITIALIZED", kind: "internal", fate: "drop" },
+  0x000000a0: { name: "CKR_PIN_INCORRECT", kind: "internal", fate: "drop" },
+  0x000000a4: { name: "CKR_PIN_LOCKED", kind: "invalid-state", fate: "drop" },
+  0x000000b0: { name: "CKR_SESSION_CLOSED", kind: "internal", fate: "drop" },
+  0x000000b3: { name: "CKR_SESSION_HANDLE_INVALID", kind: "internal", fate: "drop" },
+  0x000000e0: { name: "CKR_TOKEN_NOT_PRESENT", kind: "internal", fate: "reset" },
+  0x000000e1: { name: "CKR_TOKEN_NOT_RECOGNIZED", kind: "internal", fate: "reset" },
+  0x00000100: { name: "CKR_USER_ALREADY_LOGGED_IN", kind: "internal", fate: "keep" },
+  0x00000101: { name: "CKR_USER_NOT_LOGGED_IN", kind: "internal", fate: "drop" },
+  0x00000150: { name: "CKR_BUFFER_TOO_SMALL", kind: "internal", fate: "drop" },
+  0x00000190: { name: "CKR_CRYPTOKI_NOT_INITIALIZED", kind: "internal", fate: "reset" },
+  0x00000191: { name: "CKR_CRYPTOKI_ALREADY_INITIALIZED", kind: "internal", fate: "keep" },
+};
+
+/** Well-known codes used by name in code. */
+export const CKR = {
+  OK: 0x0,
+  GENERAL_ERROR: 0x5,
+  DEVICE_ERROR: 0x30,
+  KEY_HANDLE_INVALID: 0x60,
+  OBJECT_HANDLE_INVALID: 0x82,
+  PIN_INCORRECT: 0xa0,
+  PIN_LOCKED: 0xa4,
+  USER_ALREADY_LOGGED_IN: 0x100,
+  CRYPTOKI_ALREADY_INITIALIZED: 0x191,
+} as const;
+
+/** Name of a CKR code, e.g. "CKR_GENERAL_ERROR", or "CKR_0x…" when unknown. */
+export function ckrName(code: number): string {
+  return ROWS[code]?.name ?? `CKR_0x${code.toString(16).padStart(8, "0")}`;
+}
+
+/** How a failing call affects the request and the session. */
+export function classifyCkr(code: number, during: "encrypt" | "decrypt" | "other"): { kind: HsmErrorKind; fate: SessionFate } {
+  const row = ROWS[code];
+  if (!row) return { kind: "internal", fate: "drop" };
+  return { kind: (during === "decrypt" && row.onDecrypt) || row.kind, fate: row.fate };
+}

@@ -1,0 +1,44 @@
+/**
+ * AES-256-GCM parameters and the three IV modes of [hsm_capabilities] (reference-proxy.md §6):
+ * the IV always comes from the HSM, never from the proxy's own RNG.
+ */
+import pkcs11js from "pkcs11js";
+
+/** Where the GCM IV comes from. */
+export type IvMode =
+  /** can_generate_iv = false: C_GenerateRandom(12) in the session, passed as the IV (SoftHSM). */
+  | "random"
+  /** can_generate_iv = true, is_zero_iv_required = true: the HSM overwrites a zero IV (nShield, CloudHSM). */
+  | "hsm-zero"
+  /** can_generate_iv = true, is_zero_iv_required = false: empty IV; the HSM appends it after the tag (Luna). */
+  | "hsm-append";
+
+export const IV_LENGTH = 12;
+export const TAG_LENGTH = 16;
+
+/** The IV mode for a settings [hsm_capabilities] table. */
+export function ivModeOf(caps: { can_generate_iv: boolean; is_zero_iv_required: boolean }): IvMode {
+  if (!caps.can_generate_iv) return "random";
+  return caps.is_zero_iv_required ? "hsm-zero" : "hsm-append";
+}
+
+/** CKM_AES_GCM in the v2.40 layout (with ulIvBits, which some HSMs check), 128-bit tag. */
+export function gcmMechanism(iv: Buffer, aad: Buffer): pkcs11js.Mechanism {
+  return {
+    mechanism: pkcs11js.CKM_AES_GCM,
+    parameter: { type: pkcs11js.CK_PARAMS_GCM, iv, ivBits: iv.length * 8, aad, tagBits: TAG_LENGTH * 8 } as pkcs11js.IParams,
+  };
+}
+
+/** Output buffer size for an encrypt of `n` bytes in this mode. */
+export function encryptOutputLength(n: number, mode: IvMode): number {
+  return n + TAG_LENGTH + (mode === "hsm-append" ? IV_LENGTH : 0);
+}
+
+/** Splits the HSM output into ciphertext, tag and (append mode) the IV. */
+export function splitEncryptOutput(out: Buffer, plaintextLength: number, mode: IvMode): { ciphertext: Buffer; tag: Buffer; appendedIv?: Buffer } {
+  const ciphertext = out.subarray(0, plaintextLength);
+  const tag = out.subarray(plaintextLength, plaintextLength + TAG_LENGTH);
+  if (mode !== "hsm-append") return { ciphertext, tag };
+  return { ciphertext, tag, appendedIv: out.subarray(plaintextLength + TAG_LENGTH, plaintextLength + TAG_LENGTH + IV_LENGTH) };
+}

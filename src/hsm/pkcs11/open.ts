@@ -1,0 +1,32 @@
+/** Opens the PKCS#11 HSM described by the settings' [pkcs11] and [hsm_capabilities] tables. */
+import type { Settings } from "../../config/types.js";
+import type { Hsm } from "../types.js";
+import { ivModeOf } from "./gcm.js";
+import { Pkcs11Hsm, type CallMode } from "./pkcs11-hsm.js";
+
+/** Exports [pkcs11_logger] keys as environment variables (an existing variable wins), as the reference does. */
+export function exportLoggerEnv(settings: Settings, env: NodeJS.ProcessEnv = process.env): void {
+  const l = settings.pkcs11_logger;
+  if (!l) return;
+  for (const [k, v] of Object.entries(l)) if (env[k] === undefined) env[k] = v;
+}
+
+/** Opens the HSM: loads the library, finds the token, logs in, pre-opens the session pool. */
+export async function openHsm(
+  settings: Settings,
+  opts: { onEvent?: (level: "info" | "warn" | "error", message: string) => void; callMode?: CallMode } = {},
+): Promise<Hsm> {
+  exportLoggerEnv(settings);
+  const p = settings.pkcs11;
+  return Pkcs11Hsm.open({
+    modulePath: p.PKCS11_HSM_MODULE,
+    pin: p.user_pin,
+    tokenLabel: p.token_label,
+    poolSize: p.session_pool_max_size,
+    waitMs: p.session_wait_milli,
+    ivMode: ivModeOf(settings.hsm_capabilities),
+    eagerClose: p.session_eager_close,
+    callMode: opts.callMode,
+    onEvent: opts.onEvent,
+  });
+}

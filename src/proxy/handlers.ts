@@ -1,0 +1,107 @@
+/**
+ * The four XKS API v1 operations (xks-api.md §5), after routing and SigV4. Check order follows
+ * §7: JSON fields (400) → key in the store (404) → key status (400) → size limits (501) → HSM.
+ * Handlers return the response object or throw; src/proxy/errors.ts renders failures.
+ */
+import type { Settings, KeyStoreSettings } from "../config/types.js";
+import type { Hsm } from "../hsm/types.js";
+import { buildHsmAad, cdiv } from "./aad.js";
+import { XksError } from "./errors.js";
+import type { HealthMonitor } from "./health.js";
+import { checkDecrypt, checkEncrypt, checkMetadata, decodeB64, type RequestMetadata } from "./request-body.js";
+import type { Route } from "./router.js";
+
+/** What the handlers use. */
+export interface HandlerDeps {
+  settings: Settings;
+  hsm: Hsm;
+  health: HealthMonitor;
+  /** ciphertext_metadata_b64 decoded once at start-up. */
+  metadata?: Buffer;
+}
+
+/** A handler's result: the JSON response and what the log line should carry. */
+export interface HandlerResult {
+  body: Record<string, unknown>;
+  metadata: RequestMetadata;
+}
+
+/** The key must be in the store's xks_key_id_set (checked before any HSM call) and enabled. */
+function checkKey(store: KeyStoreSettings, keyId: string, forCrypto: boolean): void {
+  if (!store.xks_key_id_set.includes(keyId)) throw new XksError("KeyNotFoundException", "no such external key in this key store");
+  if (forCrypto && store.disabled_xks_key_ids.includes(keyId)) throw new XksError("InvalidStateException", "the external key is disabled");
+}
+
+function checkSize(field: string, b64: string | undefined, max: number): void {
+  if (b64 !== undefined && b64.length > max) {
+    throw new XksError("UnsupportedOperationException", `${field} is larger than this proxy supports (${max} Base64 characters)`);
+  }
+}
+
+/** Dispatches a routed, authenticated request to its operation. */
+export async function handle(route: Route, body: Record<string, unknown>, deps: HandlerDeps): Promise<HandlerResult> {
+  const metadata = checkMetadata(body, route.operation);
+  switch (route.operation) {
+    case "GetHealthStatus":
+      return { metadata, body: { ...(await deps.health.status()) } };
+    case "GetKeyMetadata":
+      return { metadata, body: await getKeyMetadata(route.store, route.keyId!, deps) };
+    case "Encrypt":
+      return { metadata, body: await encrypt(route.store, route.keyId!, body, deps) };
+    case "Decrypt":
+      return { metadata, body: await decrypt(route.store, route.keyId!, body, deps) };
+  }
+}
+
+async function getKeyMetadata(store: KeyStoreSettings, keyId: string, deps: HandlerDeps): Promise<Record<string, unknown>> {
+  checkKey(store, keyId, false);
+  const info = await deps.hsm.keyMetadata(keyId);
+  return {
+    keySpec: info.keySpec,
+    keyUsage: info.keyUsage.slice(0, 10),
+    keyStatus: store.disabled_xks_key_ids.includes(keyId) ? "DISABLED" : "ENABLED",
+  };
+}
+
+async function encrypt(store: KeyStoreSettings, keyId: string, body: Record<string, unknown>, deps: HandlerDeps): Promise<Record<string, unknown>> {
+  const req = checkEncrypt(body);
+  checkKey(store, keyId, true);
+  const limits = deps.settings.limits;
+  checkSize("plaintext", req.plaintextB64, limits.max_plaintext_in_base64);
+  checkSize("additionalAuthenticatedData", req.aadB64, limits.max_aad_in_base64);
+  const plaintext = decodeB64("plaintext", req.plaintextB64);
+  const aad = req.aadB64 === undefined ? undefined : decodeB64("additionalAuthenticatedData", req.aadB64);
+  if (aad && aad.length > 65535) throw new XksError("UnsupportedOperationException", "additionalAuthenticatedData is over 65535 bytes");
+  const hsmAad = buildHsmAad(aad, deps.metadata);
+  const out = await deps.hsm.encrypt(keyId, plaintext, hsmAad);
+  plaintext.fill(0);
+  const res: Record<string, unknown> = {
+    ciphertext: out.ciphertext.toString("base64"),
+    initializationVector: out.iv.toString("base64"),
+    authenticationTag: out.tag.toString("base64"),
+  };
+  if (deps.metadata) res.ciphertextMetadata = deps.metadata.toString("base64");
+  if (req.cdivAlgorithm) {
+    // §6.3: compute CDIV from the encrypt output first, then prove it decrypts.
+    const value = cdiv(aad, deps.metadata, out.iv, out.ciphertext, out.tag);
+    const check = await deps.hsm.decrypt(keyId, out.ciphertext, out.iv, out.tag, hsmAad);
+    check.fill(0);
+    res.ciphertextDataIntegrityValue = value;
+  }
+  return res;
+}
+
+async function decrypt(store: KeyStoreSettings, keyId: string, body: Record<string, unknown>, deps: HandlerDeps): Promise<Record<string, unknown>> {
+  const req = checkDecrypt(body);
+  checkKey(store, keyId, true);
+  const limits = deps.settings.limits;
+  checkSize("ciphertext", req.ciphertextB64, limits.max_plaintext_in_base64);
+  checkSize("additionalAuthenticatedData", req.aadB64, limits.max_aad_in_base64);
+  const aad = req.aadB64 === undefined ? undefined : decodeB64("additionalAuthenticatedData", req.aadB64);
+  if (aad && aad.length > 65535) throw new XksError("UnsupportedOperationException", "additionalAuthenticatedData is over 65535 bytes");
+  const ciphertext = decodeB64("ciphertext", req.ciphertextB64);
+  const plaintext = await deps.hsm.decrypt(keyId, ciphertext, req.iv, req.tag, buildHsmAad(aad, req.metadata));
+  const b64 = plaintext.toString("base64");
+  plaintext.fill(0);
+  return { plaintext: b64 };
+}
