@@ -36,7 +36,8 @@ export interface TableSpec {
   fields: readonly FieldSpec[];
 }
 
-const port = { kind: "int", min: 1, max: 65535 } as const;
+/** 0 binds any free port (used by tests). */
+const port = { kind: "int", min: 0, max: 65535 } as const;
 const uint = { kind: "int", min: 0, max: 2 ** 31 - 1 } as const;
 const bool = { kind: "bool" } as const;
 const str = { kind: "string" } as const;
@@ -139,6 +140,7 @@ export const SCHEMA: readonly TableSpec[] = [
       { name: "PKCS11_HSM_MODULE", type: { kind: "string", nonEmpty: true }, required: true, description: "PKCS#11 library path; the PKCS11_HSM_MODULE variable overrides it." },
       { name: "context_read_timeout_milli", type: uint, required: true, description: "Reference key: wait for the PKCS#11 context lock during a reset." },
       { name: "token_label", type: str, required: false, extension: true, description: "Use the token with this label (default: the first token present)." },
+      { name: "operation_timeout_milli", type: { kind: "int", min: 0, max: 60000 }, required: false, default: 1000, extension: true, description: "Max time for one HSM operation before 503 DependencyTimeoutException; 0 = no limit." },
       { name: "session_wait_milli", type: { kind: "int", min: 1, max: 60000 }, required: false, default: 200, extension: true, description: "Max wait for a free session before 429 ThrottlingException (KMS gives up after 250 ms)." },
     ],
   },

@@ -4,6 +4,7 @@
  * concurrent requests share one check in flight.
  */
 import type { Hsm } from "../hsm/types.js";
+import { isHsmError } from "../hsm/pkcs11/hsm-error.js";
 import { VERSION } from "../version.js";
 
 /** The health response body. */
@@ -75,7 +76,9 @@ export class HealthMonitor {
     } catch (err) {
       const reason = (err as Error).message;
       this.onFailure?.(reason);
-      this.cached = { at: this.now(), status: "UNAVAILABLE", reason };
+      // Busy (no session free in time) still serves: DEGRADED, not UNAVAILABLE.
+      const busy = isHsmError(err) && err.kind === "throttled";
+      this.cached = { at: this.now(), status: busy ? "DEGRADED" : "UNAVAILABLE", reason };
     } finally {
       clearTimeout(timer);
     }

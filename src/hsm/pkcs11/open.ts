@@ -27,6 +27,7 @@ export async function openHsm(
     ivMode: ivModeOf(settings.hsm_capabilities),
     eagerClose: p.session_eager_close,
     callMode: opts.callMode,
+    operationTimeoutMs: p.operation_timeout_milli,
     onEvent: opts.onEvent,
   });
 }

@@ -33,6 +33,8 @@ export interface Pkcs11HsmOptions {
   eagerClose: boolean;
   /** @default "async" */
   callMode?: CallMode;
+  /** Max time for one HSM operation before 503 DependencyTimeoutException, ms; 0 = none. */
+  operationTimeoutMs?: number;
   /** Receives operational events (never key material or PINs). */
   onEvent?: (level: "info" | "warn" | "error", message: string) => void;
 }
@@ -115,21 +117,42 @@ export class Pkcs11Hsm implements Hsm {
     return this.lib.token;
   }
 
-  /** Runs `fn` on a pooled session, classifying failures and applying the session's fate. */
+  /**
+   * Runs `fn` on a pooled session, classifying failures and applying the session's fate. An
+   * operation still running after operationTimeoutMs fails with kind "timeout" (503); its session
+   * stays out of the pool until the HSM answers, then is closed.
+   */
   private async withSession<T>(during: "encrypt" | "decrypt" | "other", fn: (s: PooledSession, p: pkcs11js.PKCS11) => Promise<T> | T): Promise<T> {
     if (this.resetting) await this.resetting;
     const pool = this.pool;
     const s = await pool.acquire();
     let drop = this.opts.eagerClose;
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    const op = (async () => fn(s, this.lib.p))();
     try {
-      return await fn(s, this.lib.p);
+      const limit = this.opts.operationTimeoutMs;
+      if (!limit) return await op;
+      return await Promise.race([
+        op,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            timedOut = true;
+            reject(new HsmError("timeout", `the HSM did not answer within ${limit} ms`));
+          }, limit);
+        }),
+      ]);
     } catch (raw) {
       const err = fromPkcs11(raw, "PKCS#11 call", during);
       if (err.fate !== "keep") drop = true;
       if (err.fate === "reset") this.scheduleReset(err);
       throw err;
     } finally {
-      pool.release(s, drop || s.generation !== this.generation);
+      clearTimeout(timer);
+      if (timedOut) {
+        const late = () => pool.release(s, true);
+        op.then(late, late);
+      } else pool.release(s, drop || s.generation !== this.generation);
     }
   }
 
