@@ -4,13 +4,14 @@ import { loadSettings, defaultValidateDeps } from "../config/load.js";
 import { startProxy } from "../proxy/start.js";
 import { XksctlError } from "../errors.js";
 
-export const serveCommand = defineCommand<{ config?: string; port?: string; pingPort?: string }>({
+export const serveCommand = defineCommand<{ config?: string; port?: string; pingPort?: string; pkcs11Calls: string }>({
   name: "serve",
   description: "run the XKS proxy (HTTP/2 + TLS, SigV4, PKCS#11) in the foreground",
   options: [
     CONFIG_OPTION,
     { flags: "-p, --port <port>", description: "override [server] port" },
     { flags: "--ping-port <port>", description: "override [server] port_http_ping" },
+    { flags: "--pkcs11-calls <mode>", description: "async (thread pool, default) or sync (event loop; for benchmarks only)", default: "async" },
   ],
   examples: [
     "xksctl serve --config /etc/xksctl/settings.toml",
@@ -18,6 +19,9 @@ export const serveCommand = defineCommand<{ config?: string; port?: string; ping
     "xksctl serve --config .xksctl/settings.toml --port 8443",
   ],
   async run(opts, _args, ctx) {
+    if (opts.pkcs11Calls !== "async" && opts.pkcs11Calls !== "sync") {
+      throw new XksctlError("XKS_USAGE", `--pkcs11-calls must be async or sync, got ${JSON.stringify(opts.pkcs11Calls)}`);
+    }
     const deps = defaultValidateDeps(ctx.env);
     const { settings, warnings } = loadSettings(opts.config, deps);
     for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
@@ -25,6 +29,7 @@ export const serveCommand = defineCommand<{ config?: string; port?: string; ping
       port: opts.port === undefined ? undefined : parsePort(opts.port, "--port"),
       pingPort: opts.pingPort === undefined ? undefined : parsePort(opts.pingPort, "--ping-port"),
       reloadSettings: () => loadSettings(settings.file, deps).settings,
+      callMode: opts.pkcs11Calls,
       stdout: ctx.stdout,
       now: ctx.now,
     });

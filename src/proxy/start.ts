@@ -6,6 +6,7 @@
 import type { Settings } from "../config/types.js";
 import { isXksctlError } from "../errors.js";
 import { openHsm } from "../hsm/pkcs11/open.js";
+import type { CallMode } from "../hsm/pkcs11/pkcs11-hsm.js";
 import { createLogger } from "./log.js";
 import { createProxyServer } from "./server.js";
 
@@ -17,6 +18,7 @@ export interface StartOptions {
   reloadSettings: () => Settings;
   stdout: { write(s: string): void };
   now: () => number;
+  callMode?: CallMode;
 }
 
 /** Starts everything; `stopped` resolves after a signal-initiated shutdown. */
@@ -26,7 +28,7 @@ export async function startProxy(loaded: Settings, opts: StartOptions): Promise<
     server: { ...loaded.server, port: opts.port ?? loaded.server.port, port_http_ping: opts.pingPort ?? loaded.server.port_http_ping },
   };
   const logger = createLogger(settings.tracing, opts.stdout);
-  const hsm = await openHsm(settings, { onEvent: (level, message) => logger.log(level === "info" ? "INFO" : level === "warn" ? "WARN" : "ERROR", message) });
+  const hsm = await openHsm(settings, { callMode: opts.callMode, onEvent: (level, message) => logger.log(level === "info" ? "INFO" : level === "warn" ? "WARN" : "ERROR", message) });
   const proxy = createProxyServer(settings, { hsm, logger, now: opts.now });
   let bound;
   try {
