@@ -219,6 +219,10 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
   const sessions = new Set<http2.Http2Session>();
   const keepalive = initial.server.tcp_keepalive;
   const onConnection = (socket: net.Socket) => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     if (keepalive.tcp_keepalive_secs !== undefined) socket.setKeepAlive(true, keepalive.tcp_keepalive_secs * 1000);
@@ -269,13 +273,18 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
       state = buildState(next, hsm, health);
     },
     async close(graceMs = 10_000) {
+      // New connections are refused from here on (see onConnection); requests on open
+      // connections still complete. GOAWAY (sent by main.close) waits until in-flight requests
+      // are done: some clients (undici 7) fail every open stream when GOAWAY arrives.
       closing = true;
-      const closed = Promise.all([new Promise((r) => main.close(r)), ping ? new Promise((r) => ping.close(r)) : undefined]);
-      for (const s of sessions) s.close();
-      for (const s of sockets) if (!(s as unknown as { _httpMessage?: unknown })._httpMessage && !tlsOn) s.end();
+      const pingClosed = ping ? new Promise((r) => ping.close(r)) : undefined;
       for (let waited = 0; inFlight > 0 && waited < graceMs; waited += 10) await new Promise((r) => setTimeout(r, 10));
+      const mainClosed = new Promise((r) => main.close(r));
+      for (const s of sessions) s.close();
+      for (const s of sockets) if (!tlsOn) s.end();
+      await new Promise((r) => setTimeout(r, 50));
       for (const s of sockets) s.destroy();
-      await closed;
+      await Promise.all([mainClosed, pingClosed]);
     },
   };
 }

@@ -1,0 +1,189 @@
+/**
+ * `xksctl serve` as an admin runs it: the real binary in a child process. Start-up errors,
+ * HSM-generated IV modes (nShield/CloudHSM zero IV, Luna appended IV) through the slowhsm shim,
+ * throttling, HSM timeouts, an event loop that a slow HSM does not stall, and SIGTERM draining.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import net from "node:net";
+import { after, before, describe, test } from "node:test";
+import type { Agent } from "undici";
+import { createStandardToken, keyPath, md } from "../helpers/proxy.js";
+import { runBin, slowHsmLibrary, startServe } from "../helpers/serve-process.js";
+import { CREDS, PREFIX, testSettings, writeSettings } from "../helpers/settings.js";
+import { agents, send, smithyPost } from "../helpers/sign.js";
+import { SOFTHSM_LIB, type TestToken } from "../helpers/softhsm.js";
+import { createTestPki, type TestPki } from "../helpers/tls.js";
+
+let token: TestToken;
+let pki: TestPki;
+let shim: string;
+let h2: Agent;
+const main = { accessKeyId: CREDS.main.id, secret: CREDS.main.secret };
+
+before(() => {
+  token = createStandardToken();
+  pki = createTestPki();
+  shim = slowHsmLibrary();
+  ({ h2 } = agents(readFileSync(pki.caCert)));
+});
+after(async () => {
+  await h2.close();
+});
+
+function config(patch: Record<string, unknown> = {}, module = SOFTHSM_LIB, name = "settings.toml"): string {
+  return writeSettings(token.dir, testSettings({ module, tokenLabel: token.label, pin: token.pin, cert: pki.serverCert, key: pki.serverKey }, patch), name);
+}
+
+const encBody = () => ({ requestMetadata: md(), plaintext: Buffer.from("hello nShield").toString("base64"), encryptionAlgorithm: "AES_GCM" });
+
+function assertNoStack(text: string): void {
+  assert.doesNotMatch(text, /^\s+at .+\(.*:\d+:\d+\)$/m, `no stack trace expected:\n${text}`);
+}
+
+describe("start-up errors are one clear message and exit 1", () => {
+  test("a wrong PKCS#11 library path", async () => {
+    const r = await runBin(["serve", "--config", config({}, "/nonexistent/libcknfast.so", "bad-module.toml")], token.env);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /✖ PKCS#11 library not found: \/nonexistent\/libcknfast\.so/);
+    assert.match(r.stderr, /→ Set \[pkcs11\] PKCS11_HSM_MODULE/);
+    assertNoStack(r.stderr);
+  });
+  test("PKCS11_HSM_MODULE in the environment overrides the file", async () => {
+    const r = await runBin(["serve", "--config", config()], { ...token.env, PKCS11_HSM_MODULE: "/nonexistent/override.so" });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /library not found: \/nonexistent\/override\.so/);
+  });
+  test("a wrong user PIN", async () => {
+    const r = await runBin(["serve", "--config", config({ pkcs11: { user_pin: "9999" } }, SOFTHSM_LIB, "bad-pin.toml")], token.env);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /✖ C_Login refused the user PIN: CKR_PIN_INCORRECT/);
+    assert.doesNotMatch(r.stderr + r.stdout, /9999/, "the PIN is never printed");
+    assertNoStack(r.stderr);
+  });
+  test("a token label that does not exist", async () => {
+    const r = await runBin(["serve", "--config", config({ pkcs11: { token_label: "nope" } }, SOFTHSM_LIB, "bad-token.toml")], token.env);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /No token labelled "nope" \(tokens present: "xks-test"/);
+  });
+  test("an invalid settings file lists every problem as key path, expected, got", async () => {
+    const r = await runBin(["serve", "--config", "../shared/reference-settings/settings_nshield.toml"], { ...token.env }, 10_000);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /external_key_stores\[0\]\.sigv4_access_key_id: expected 20-30 characters of A-Z and 2-7, got "" \(empty string\)/);
+    assert.match(r.stderr, /external_key_stores\[0\]\.sigv4_secret_access_key: expected 43-64 characters/);
+    assertNoStack(r.stderr);
+  });
+  test("a port already in use", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const r = await runBin(["serve", "--config", config(), "--port", String(port)], token.env);
+    blocker.close();
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`Cannot listen on 127\\.0\\.0\\.1:${port} for the XKS API: EADDRINUSE`));
+  });
+  test("no settings file at all", async () => {
+    const env = { ...token.env };
+    delete env.XKS_PROXY_SETTINGS_TOML;
+    const r = await runBin(["serve"], env);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /No settings file/);
+    assert.match(r.stderr, /→ Pass --config FILE, set XKS_PROXY_SETTINGS_TOML/);
+  });
+});
+
+describe("HSM-generated IVs", () => {
+  for (const [mode, caps] of [
+    ["zero", { can_generate_iv: true, is_zero_iv_required: true }],
+    ["append", { can_generate_iv: true, is_zero_iv_required: false }],
+  ] as const) {
+    test(`${mode} mode (${mode === "zero" ? "nShield, CloudHSM" : "Luna"}): round trip with the HSM's IV`, async () => {
+      const s = await startServe(config({ hsm_capabilities: caps }, shim, `iv-${mode}.toml`), { ...token.env, SLOWHSM_IV_MODE: mode });
+      try {
+        const enc = await smithyPost(`${s.url}${keyPath(PREFIX, "foo", "encrypt")}`, encBody(), h2, main);
+        assert.equal(enc.status, 200, enc.text);
+        const iv = Buffer.from(enc.json.initializationVector as string, "base64");
+        assert.equal(iv.length, 12);
+        assert.ok(iv.some((b) => b !== 0), "the IV came from the HSM, not the zero buffer");
+        const dec = await smithyPost(
+          `${s.url}${keyPath(PREFIX, "foo", "decrypt")}`,
+          { requestMetadata: md("Decrypt"), encryptionAlgorithm: "AES_GCM", ciphertext: enc.json.ciphertext, initializationVector: enc.json.initializationVector, authenticationTag: enc.json.authenticationTag, ciphertextMetadata: enc.json.ciphertextMetadata },
+          h2,
+          main,
+        );
+        assert.equal(dec.status, 200, dec.text);
+        assert.equal(dec.json.plaintext, encBody().plaintext);
+      } finally {
+        assert.equal(await s.stop(), 0);
+      }
+    });
+  }
+  test("settings that do not match the HSM (SoftHSM-style IV on a zero-IV HSM) give 500, not a bad ciphertext", async () => {
+    const s = await startServe(config({}, shim, "iv-mismatch.toml"), { ...token.env, SLOWHSM_IV_MODE: "zero" });
+    try {
+      const enc = await smithyPost(`${s.url}${keyPath(PREFIX, "foo", "encrypt")}`, encBody(), h2, main);
+      assert.equal(enc.status, 500, enc.text);
+      assert.equal(enc.json.errorName, "InternalException");
+      assert.match(s.stdout(), /CKR_MECHANISM_PARAM_INVALID/);
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+describe("a slow HSM", () => {
+  test("the event loop keeps answering /ping while HSM calls are in flight", async () => {
+    const s = await startServe(config({}, shim, "slow.toml"), { ...token.env, SLOWHSM_DELAY_MS: "300", SLOWHSM_DELAY_CALLS: "C_Encrypt" });
+    try {
+      const order: string[] = [];
+      const encs = [1, 2, 3, 4].map(() => smithyPost(`${s.url}${keyPath(PREFIX, "foo", "encrypt")}`, encBody(), h2, main).then((r) => (order.push("encrypt"), r)));
+      await new Promise((r) => setTimeout(r, 50));
+      const ping = send(`${s.url}/ping`, "GET", {}, undefined, h2).then((r) => (order.push("ping"), r));
+      const results = await Promise.all([...encs, ping]);
+      assert.ok(results.every((r) => r.status === 200));
+      assert.equal(order[0], "ping", `ping answered before the HSM calls finished: ${order.join(",")}`);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test("more requests than sessions for longer than session_wait_milli → 429 ThrottlingException", async () => {
+    const s = await startServe(config({ pkcs11: { session_pool_max_size: 1, session_wait_milli: 50 } }, shim, "throttle.toml"), {
+      ...token.env,
+      SLOWHSM_DELAY_MS: "300",
+      SLOWHSM_DELAY_CALLS: "C_Encrypt",
+    });
+    try {
+      const rs = await Promise.all([1, 2, 3].map(() => smithyPost(`${s.url}${keyPath(PREFIX, "foo", "encrypt")}`, encBody(), h2, main)));
+      const statuses = rs.map((r) => r.status).sort();
+      assert.deepEqual(statuses, [200, 429, 429]);
+      const throttled = rs.find((r) => r.status === 429)!;
+      assert.equal(throttled.json.errorName, "ThrottlingException");
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test("an HSM call slower than operation_timeout_milli → 503 DependencyTimeoutException", async () => {
+    const s = await startServe(config({ pkcs11: { operation_timeout_milli: 100 } }, shim, "timeout.toml"), { ...token.env, SLOWHSM_DELAY_MS: "400", SLOWHSM_DELAY_CALLS: "C_Encrypt" });
+    try {
+      const r = await smithyPost(`${s.url}${keyPath(PREFIX, "foo", "encrypt")}`, encBody(), h2, main);
+      assert.equal(r.status, 503, r.text);
+      assert.equal(r.json.errorName, "DependencyTimeoutException");
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test("SIGTERM drains in-flight requests, closes the HSM and exits 0", async () => {
+    const s = await startServe(config({}, shim, "drain.toml"), { ...token.env, SLOWHSM_DELAY_MS: "500", SLOWHSM_DELAY_CALLS: "C_Encrypt" });
+    const inFlight = smithyPost(`${s.url}${keyPath(PREFIX, "foo", "encrypt")}`, encBody(), h2, main);
+    await new Promise((r) => setTimeout(r, 150));
+    const exit = s.stop("SIGTERM");
+    const r = await inFlight;
+    assert.equal(r.status, 200, r.text);
+    assert.equal(await exit, 0);
+    assert.match(s.stdout(), /"msg":"shutting down: draining in-flight requests","signal":"SIGTERM"/);
+    assert.match(s.stdout(), /"msg":"stopped"/);
+  });
+});
