@@ -81,3 +81,9 @@ export function createLogger(tracing: Settings["tracing"], stdout: { write(s: st
     close: () => file?.close() ?? Promise.resolve(),
   };
 }
+
+/** Routes the HSM layer's operational events into the log. */
+export function hsmEventLogger(logger: Logger): (level: "info" | "warn" | "error", message: string) => void {
+  const levels = { info: "INFO", warn: "WARN", error: "ERROR" } as const;
+  return (level, message) => logger.log(levels[level], message);
+}

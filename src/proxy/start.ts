@@ -7,7 +7,7 @@ import type { Settings } from "../config/types.js";
 import { isXksctlError } from "../errors.js";
 import { openHsm } from "../hsm/pkcs11/open.js";
 import type { CallMode } from "../hsm/pkcs11/pkcs11-hsm.js";
-import { createLogger } from "./log.js";
+import { createLogger, hsmEventLogger } from "./log.js";
 import { createProxyServer } from "./server.js";
 
 /** Options of a started proxy. */
@@ -28,7 +28,7 @@ export async function startProxy(loaded: Settings, opts: StartOptions): Promise<
     server: { ...loaded.server, port: opts.port ?? loaded.server.port, port_http_ping: opts.pingPort ?? loaded.server.port_http_ping },
   };
   const logger = createLogger(settings.tracing, opts.stdout);
-  const hsm = await openHsm(settings, { callMode: opts.callMode, onEvent: (level, message) => logger.log(level === "info" ? "INFO" : level === "warn" ? "WARN" : "ERROR", message) });
+  const hsm = await openHsm(settings, { callMode: opts.callMode, onEvent: hsmEventLogger(logger) });
   const proxy = createProxyServer(settings, { hsm, logger, now: opts.now });
   let bound;
   try {

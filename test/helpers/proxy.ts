@@ -7,7 +7,7 @@ import { loadSettings, defaultValidateDeps } from "../../src/config/load.js";
 import type { Settings } from "../../src/config/types.js";
 import { openHsm } from "../../src/hsm/pkcs11/open.js";
 import type { Hsm } from "../../src/hsm/types.js";
-import { createLogger } from "../../src/proxy/log.js";
+import { createLogger, hsmEventLogger } from "../../src/proxy/log.js";
 import { createProxyServer, type ProxyServer } from "../../src/proxy/server.js";
 import { addKeys, createTestToken, SOFTHSM_LIB, type TestToken } from "./softhsm.js";
 import { testSettings, writeSettings } from "./settings.js";
@@ -63,7 +63,7 @@ export async function startTestProxy(
   const { settings } = loadSettings(file, defaultValidateDeps({}));
   let raw = "";
   const logger = createLogger(settings.tracing, { write: (s) => void (raw += s) });
-  const hsm = await openHsm(settings);
+  const hsm = await openHsm(settings, { onEvent: hsmEventLogger(logger) });
   const server = createProxyServer(settings, { hsm, logger, now: opts.now ?? Date.now });
   const { port } = await server.listen();
   return {
