@@ -1,0 +1,65 @@
+/** `xksctl aws`: prints the AWS CLI commands and key policy for the XKS key store. */
+import { CONFIG_OPTION, JSON_OPTION, defineCommand } from "./define.js";
+import { awsStepsScript, renderAwsSteps } from "../config/aws-steps.js";
+import { locateSettings } from "../config/load.js";
+import { XksctlError } from "../errors.js";
+import { printJson } from "../ui/output.js";
+
+type Opts = {
+  endpoint?: string;
+  keyAdminArn?: string;
+  keyUserArn?: string;
+  region?: string;
+  store?: string;
+  keyStoreName?: string;
+  vpcEndpointService?: string;
+  keyId?: string[];
+  config?: string;
+  json?: boolean;
+};
+
+/** The `aws` command definition. */
+export const awsCommand = defineCommand<Opts>({
+  name: "aws",
+  description: "print the AWS CLI commands (create/connect the external key store, create KMS keys) and a key policy",
+  options: [
+    { flags: "--endpoint <url>", description: "https://host[:port] where KMS reaches the proxy" },
+    { flags: "--key-admin-arn <arn>", description: "IAM user or role ARN that administers the KMS keys" },
+    { flags: "--key-user-arn <arn>", description: "IAM user or role ARN allowed to encrypt/decrypt (optional)" },
+    { flags: "--region <region>", description: "AWS region of the KMS keys (default: [server].region)" },
+    { flags: "--store <prefix>", description: "uri_path_prefix of the key store (default: the only one)" },
+    { flags: "--key-store-name <name>", description: "custom key store name (default: xksctl plus the prefix)" },
+    { flags: "--vpc-endpoint-service <name>", description: "use VPC_ENDPOINT_SERVICE connectivity with this service name" },
+    { flags: "--key-id <ids...>", description: "external key ids to create KMS keys for (default: the store's xks_key_id_set)" },
+    CONFIG_OPTION,
+    JSON_OPTION,
+  ],
+  examples: [
+    "xksctl aws --endpoint https://xks.example.com --key-admin-arn arn:aws:iam::111122223333:role/KeyAdmin > xks-aws.sh",
+    "XKS_SECRET=... sh xks-aws.sh",
+    "xksctl aws --endpoint https://xks.example.com:8443 --key-admin-arn arn:aws:iam::111122223333:user/alice --key-id xks-key-1 --json",
+  ],
+  async run(opts, _args, ctx) {
+    if (!opts.endpoint) throw new XksctlError("XKS_USAGE", "--endpoint https://host[:port] is required");
+    if (!opts.keyAdminArn) throw new XksctlError("XKS_USAGE", "--key-admin-arn is required (it goes into the key policy)");
+    const { file } = locateSettings(opts.config, ctx.env, ctx.cwd);
+    const steps = renderAwsSteps({
+      settingsFile: file,
+      endpoint: opts.endpoint,
+      keyAdminArn: opts.keyAdminArn,
+      ...(opts.keyUserArn ? { keyUserArn: opts.keyUserArn } : {}),
+      ...(opts.region ? { region: opts.region } : {}),
+      ...(opts.store !== undefined ? { store: opts.store } : {}),
+      ...(opts.keyStoreName ? { keyStoreName: opts.keyStoreName } : {}),
+      ...(opts.vpcEndpointService ? { vpcEndpointService: opts.vpcEndpointService } : {}),
+      ...(opts.keyId ? { keyIds: opts.keyId } : {}),
+    });
+    if (opts.json) {
+      printJson(ctx.stdout, steps);
+      return 0;
+    }
+    for (const w of steps.warnings) ctx.stderr.write(`warning: ${w}\n`);
+    ctx.stdout.write(awsStepsScript(steps));
+    return 0;
+  },
+});

@@ -1,0 +1,46 @@
+/** `xksctl creds generate`: a new SigV4 credential for a key store, shown once. */
+import { CONFIG_OPTION, JSON_OPTION, defineCommand } from "./define.js";
+import { generateCredentials } from "../config/creds.js";
+import { locateSettings } from "../config/load.js";
+import { operatorDeps } from "../hsm/deps.js";
+import { printJson } from "../ui/output.js";
+
+/** The `creds generate` command definition. */
+export const credsGenerateCommand = defineCommand<{ store?: string; consoleJson?: string; config?: string; json?: boolean }>({
+  name: "creds generate",
+  description: "generate a SigV4 access key id and secret for a key store, write them to the settings and show them once",
+  options: [
+    { flags: "--store <prefix>", description: "uri_path_prefix of the key store (default: the only one)" },
+    { flags: "--console-json <file>", description: "also write the proxy configuration file the KMS console accepts (mode 0600)" },
+    CONFIG_OPTION,
+    JSON_OPTION,
+  ],
+  examples: [
+    "xksctl creds generate",
+    "xksctl creds generate --store /payments --console-json ~/xks-proxy-config.json",
+    "xksctl creds generate --config /etc/xksctl/settings.toml --json",
+  ],
+  async run(opts, _args, ctx) {
+    const { file } = locateSettings(opts.config, ctx.env, ctx.cwd);
+    const r = generateCredentials({
+      settingsFile: file,
+      ...(opts.store !== undefined ? { store: opts.store } : {}),
+      ...(opts.consoleJson ? { consoleJson: opts.consoleJson } : {}),
+      cwd: ctx.cwd,
+      env: ctx.env,
+      randomBytes: operatorDeps(ctx).randomBytes,
+    });
+    if (opts.json) {
+      printJson(ctx.stdout, r);
+      return 0;
+    }
+    if (r.settingsModeWarning) ctx.stderr.write(`warning: ${r.settingsModeWarning}\n`);
+    ctx.stdout.write(`✔ New SigV4 credential for key store ${JSON.stringify(r.store.prefix)} written to ${r.secretFile ? `${r.settingsFile} and ${r.secretFile}` : r.settingsFile}\n`);
+    if (r.settingsBackup) ctx.stdout.write(`  previous settings kept in ${r.settingsBackup}\n`);
+    if (r.consoleJson) ctx.stdout.write(`  KMS console proxy configuration file: ${r.consoleJson} (mode 0600; delete it after the upload)\n`);
+    ctx.stdout.write(`\n  XksProxyUriPath      ${r.uriPath}\n  AccessKeyId          ${r.accessKeyId}\n  RawSecretAccessKey   ${r.secretAccessKey}\n\n`);
+    ctx.stdout.write("This secret is shown only once. Enter it in KMS now (console, or `xksctl aws` with XKS_SECRET set).\n");
+    ctx.stdout.write("→ Restart or send SIGHUP to a running `xksctl serve` to use it; until KMS has it (UpdateCustomKeyStore), KMS requests will fail.\n");
+    return 0;
+  },
+});

@@ -1,0 +1,126 @@
+/**
+ * Edits /opt/nfast/cknfastrc (`NAME=value` lines, nshield-tools.md §9.1): sets the variables a
+ * protection method needs, keeps every other line and comment, and is idempotent. Lines with
+ * spaces around `=` are read; changed and added lines are written without spaces.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { XksctlError } from "../errors.js";
+import { DEFAULT_NFAST_HOME } from "../hsm/exec.js";
+import { unifiedDiff } from "../ui/diff.js";
+import { writeFileAtomic } from "./atomic-write.js";
+
+/** Key protection the PKCS#11 library is configured for. */
+export type CknfastProtection = "module" | "ocs";
+
+/** One variable change. `from` is null when the variable was added. */
+export interface CknfastChange {
+  name: string;
+  from: string | null;
+  to: string;
+}
+
+/** What a protection method needs: variables set always, and conflicting ones reset if present. */
+export interface CknfastPlan {
+  set: Record<string, string>;
+  resetIfPresent: Record<string, string>;
+}
+
+/**
+ * The issue's rule: module protection → CKNFAST_FAKE_ACCELERATOR_LOGIN=1 (the accelerator slot
+ * accepts the proxy's C_Login); OCS → CKNFAST_NO_ACCELERATOR_SLOTS=1. Module keys live in the
+ * accelerator slot, so an existing CKNFAST_NO_ACCELERATOR_SLOTS=1 is turned off for module.
+ */
+export function cknfastPlan(protection: CknfastProtection): CknfastPlan {
+  return protection === "module"
+    ? { set: { CKNFAST_FAKE_ACCELERATOR_LOGIN: "1" }, resetIfPresent: { CKNFAST_NO_ACCELERATOR_SLOTS: "0" } }
+    : { set: { CKNFAST_NO_ACCELERATOR_SLOTS: "1" }, resetIfPresent: {} };
+}
+
+/** The default cknfastrc path: $NFAST_HOME/cknfastrc, /opt/nfast/cknfastrc when unset. */
+export function defaultCknfastrcPath(env: NodeJS.ProcessEnv): string {
+  return path.join(env.NFAST_HOME && env.NFAST_HOME !== "" ? env.NFAST_HOME : DEFAULT_NFAST_HOME, "cknfastrc");
+}
+
+const VAR_LINE_RE = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/;
+
+/** Reads the variables of a cknfastrc text (a later line wins); comments and blanks ignored. */
+export function parseCknfastrc(text: string): Map<string, string> {
+  const vars = new Map<string, string>();
+  for (const line of text.split(/\r?\n/)) {
+    if (/^\s*#/.test(line)) continue;
+    const m = VAR_LINE_RE.exec(line);
+    if (m) vars.set(m[1]!, m[2]!);
+  }
+  return vars;
+}
+
+/** Applies a plan to a cknfastrc text; returns the new text and the changes (none: same text). */
+export function applyCknfastPlan(text: string, plan: CknfastPlan, note: string): { text: string; changes: CknfastChange[] } {
+  const wanted = new Map<string, string>(Object.entries(plan.set));
+  const present = parseCknfastrc(text);
+  for (const [name, value] of Object.entries(plan.resetIfPresent)) if (present.has(name)) wanted.set(name, value);
+  const changes: CknfastChange[] = [];
+  const seen = new Set<string>();
+  const eol = text.includes("\r\n") ? "\r\n" : "\n";
+  const lines = text === "" ? [] : text.split(/\r?\n/);
+  const trailingNewline = lines.length > 0 && lines.at(-1) === "";
+  if (trailingNewline) lines.pop();
+  const out = lines.map((line) => {
+    if (/^\s*#/.test(line)) return line;
+    const m = VAR_LINE_RE.exec(line);
+    if (!m || !wanted.has(m[1]!)) return line;
+    const name = m[1]!;
+    const to = wanted.get(name)!;
+    seen.add(name);
+    if (m[2] === to) return line;
+    changes.push({ name, from: m[2]!, to });
+    return `${name}=${to}`;
+  });
+  const added = [...wanted].filter(([name]) => !seen.has(name));
+  if (added.length > 0) {
+    out.push(`# ${note}`);
+    for (const [name, to] of added) {
+      out.push(`${name}=${to}`);
+      changes.push({ name, from: null, to });
+    }
+  }
+  if (changes.length === 0) return { text, changes };
+  return { text: out.join(eol) + eol, changes };
+}
+
+/** The outcome of `config cknfastrc`. */
+export interface CknfastrcUpdate {
+  file: string;
+  protection: CknfastProtection;
+  changes: CknfastChange[];
+  /** Unified diff of the change ("" when nothing changes). */
+  diff: string;
+  /** False for --dry-run or when nothing changes. */
+  written: boolean;
+  backup?: string;
+  /** Variables set differently in this process's environment (the environment wins, §9.1). */
+  envOverrides: string[];
+}
+
+/** Plans (and unless dryRun, writes) the cknfastrc change for a protection method. */
+export function updateCknfastrc(file: string, protection: CknfastProtection, opts: { dryRun: boolean; env: NodeJS.ProcessEnv }): CknfastrcUpdate {
+  let old = "";
+  try {
+    old = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+      throw new XksctlError("XKS_FILE_READ", `Cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "error"}).`);
+    }
+  }
+  const plan = cknfastPlan(protection);
+  const { text, changes } = applyCknfastPlan(old, plan, `set by xksctl config cknfastrc --protection ${protection}`);
+  const diff = unifiedDiff(old, text, { fromFile: `a${file}`, toFile: `b${file}` });
+  const wanted = { ...plan.set, ...Object.fromEntries(changes.map((c) => [c.name, c.to])) };
+  const envOverrides = Object.entries(wanted)
+    .filter(([name, value]) => opts.env[name] !== undefined && opts.env[name] !== value)
+    .map(([name]) => `${name}=${opts.env[name]} in the environment overrides the file`);
+  if (opts.dryRun || changes.length === 0) return { file, protection, changes, diff, written: false, envOverrides };
+  const w = writeFileAtomic(file, text, { newFileMode: 0o644 });
+  return { file: w.file, protection, changes, diff, written: true, ...(w.backup ? { backup: w.backup } : {}), envOverrides };
+}

@@ -1,0 +1,29 @@
+/**
+ * Saves in-place edits of the settings file: applies them keeping comments and layout, refuses
+ * a result that the settings validation likes less than the original, and writes atomically
+ * with a backup (mode and owner preserved).
+ */
+import { XksctlError } from "../errors.js";
+import { writeFileAtomic, type AtomicWriteResult } from "./atomic-write.js";
+import { formatProblem } from "./load.js";
+import { applySettingsEdits, type SettingsEdit } from "./settings-edit.js";
+import type { SettingsDocument } from "./stores.js";
+import { validateSettings, type ValidateDeps } from "./validate.js";
+import TOML from "@iarna/toml";
+
+/** Problems of a settings text, as comparable strings. */
+function problemsOf(text: string, file: string, deps: ValidateDeps): Set<string> {
+  const r = validateSettings(TOML.parse(text) as Record<string, unknown>, file, deps);
+  return new Set(r.problems.map(formatProblem));
+}
+
+/** Applies edits to a settings document and writes it; returns the write result. */
+export function saveSettingsEdits(settings: SettingsDocument, edits: readonly SettingsEdit[], deps: ValidateDeps): AtomicWriteResult & { text: string } {
+  const text = applySettingsEdits(settings.text, edits, settings.file);
+  const before = problemsOf(settings.text, settings.file, deps);
+  const added = [...problemsOf(text, settings.file, deps)].filter((p) => !before.has(p));
+  if (added.length > 0) {
+    throw new XksctlError("XKS_CONFIG_INVALID", `${settings.file}: the change would make the settings invalid; the file was not changed.`, { details: added });
+  }
+  return { ...writeFileAtomic(settings.file, text), text };
+}
