@@ -5,6 +5,7 @@ import { configCknfastrcCommand } from "./config-cknfastrc.js";
 import { configValidateCommand } from "./config-validate.js";
 import { credsGenerateCommand } from "./creds-generate.js";
 import { hsmStatusCommand } from "./hsm-status.js";
+import { initCommand } from "./init.js";
 import { keysCreateCommand } from "./keys-create.js";
 import { keysListCommand } from "./keys-list.js";
 import { keysTestCommand } from "./keys-test.js";
@@ -17,6 +18,7 @@ export const COMMANDS = [
   configValidateCommand,
   credsGenerateCommand,
   hsmStatusCommand,
+  initCommand,
   keysCreateCommand,
   keysListCommand,
   keysTestCommand,

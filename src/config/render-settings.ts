@@ -1,0 +1,31 @@
+/**
+ * Renders templates/settings.toml, a commented settings file in the reference proxy's schema.
+ * Every placeholder must be given; values are TOML-encoded here (strings as basic strings).
+ */
+import fs from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** Values for the template, by placeholder name. */
+export type TemplateValues = Record<string, string | number | boolean | string[]>;
+
+/** The template shipped with xksctl. */
+export const SETTINGS_TEMPLATE = fileURLToPath(new URL("../../templates/settings.toml", import.meta.url));
+
+/** TOML encoding of a value (JSON string escapes are valid TOML basic-string escapes). */
+function tomlValue(v: string | number | boolean | string[]): string {
+  if (Array.isArray(v)) return `[${v.map((s) => JSON.stringify(s)).join(", ")}]`;
+  return typeof v === "string" ? JSON.stringify(v) : String(v);
+}
+
+/** Fills the template; a missing or unused value is a programming error. */
+export function renderSettings(values: TemplateValues, template = fs.readFileSync(SETTINGS_TEMPLATE, "utf8")): string {
+  const used = new Set<string>();
+  const text = template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+    if (!(name in values)) throw new Error(`settings template: no value for {{${name}}}`);
+    used.add(name);
+    return tomlValue(values[name]!);
+  });
+  const unused = Object.keys(values).filter((k) => !used.has(k));
+  if (unused.length > 0) throw new Error(`settings template: unused values ${unused.join(", ")}`);
+  return text;
+}
