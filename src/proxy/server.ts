@@ -159,6 +159,7 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
       return fail(new XksError("UnsupportedOperationException", `the request body is larger than ${MAX_BODY_BYTES} bytes`));
     }
     inFlight++;
+    logger.log("DEBUG", "request received", fields);
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
@@ -228,10 +229,16 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     if (keepalive.tcp_keepalive_secs !== undefined) socket.setKeepAlive(true, keepalive.tcp_keepalive_secs * 1000);
   };
   main.on("connection", onConnection);
+  let openStreams = 0;
   if (tlsOn) {
-    (main as http2.Http2SecureServer).on("session", (s) => {
+    const h2 = main as http2.Http2SecureServer;
+    h2.on("session", (s) => {
       sessions.add(s);
       s.on("close", () => sessions.delete(s));
+    });
+    h2.on("stream", (stream) => {
+      openStreams++;
+      stream.on("close", () => openStreams--);
     });
   }
 
@@ -278,7 +285,9 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
       // are done: some clients (undici 7) fail every open stream when GOAWAY arrives.
       closing = true;
       const pingClosed = ping ? new Promise((r) => ping.close(r)) : undefined;
-      for (let waited = 0; inFlight > 0 && waited < graceMs; waited += 10) await new Promise((r) => setTimeout(r, 10));
+      for (let waited = 0; (inFlight > 0 || openStreams > 0) && waited < graceMs; waited += 10) await new Promise((r) => setTimeout(r, 10));
+      // Let clients take in the last responses before GOAWAY reaches them.
+      await new Promise((r) => setTimeout(r, 100));
       const mainClosed = new Promise((r) => main.close(r));
       for (const s of sessions) s.close();
       for (const s of sockets) if (!tlsOn) s.end();

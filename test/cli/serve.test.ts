@@ -176,9 +176,11 @@ describe("a slow HSM", () => {
   });
 
   test("SIGTERM drains in-flight requests, closes the HSM and exits 0", async () => {
-    const s = await startServe(config({}, shim, "drain.toml"), { ...token.env, SLOWHSM_DELAY_MS: "500", SLOWHSM_DELAY_CALLS: "C_Encrypt" });
+    const s = await startServe(config({ tracing: { level: "DEBUG" } }, shim, "drain.toml"), { ...token.env, SLOWHSM_DELAY_MS: "500", SLOWHSM_DELAY_CALLS: "C_Encrypt" });
     const inFlight = smithyPost(`${s.url}${keyPath(PREFIX, "foo", "encrypt")}`, encBody(), h2, main);
-    await new Promise((r) => setTimeout(r, 150));
+    // Signal only once the request has reached the proxy (a request still on its way when the
+    // proxy stops is refused, as it should be).
+    for (let i = 0; i < 500 && !s.stdout().includes('"msg":"request received"'); i++) await new Promise((r) => setTimeout(r, 10));
     const exit = s.stop("SIGTERM");
     const r = await inFlight;
     assert.equal(r.status, 200, r.text);
