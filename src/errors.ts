@@ -70,7 +70,6 @@ export const ERROR_CATALOGUE = {
   },
   XKS_TOOL_BAD_PARAMETER: { exitCode: 1, remedy: "Fix the parameter named above (see `xksctl <verb> --help`)." },
   XKS_PROMPT_NEEDED: { exitCode: 2, remedy: "Pass the value as the option named above when running without a terminal." },
-  XKS_DOCTOR_FAILED: { exitCode: 1, remedy: "Fix each check marked Not ok above, then run `xksctl doctor` again." },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code from the catalogue. */
