@@ -38,6 +38,17 @@ function checkSize(field: string, b64: string | undefined, max: number): void {
   }
 }
 
+/** Applies [limits] to the data field and the AAD, then decodes both (check order §7: 501 before the HSM). */
+function limitAndDecode(field: string, dataB64: string, aadB64: string | undefined, deps: HandlerDeps): { data: Buffer; aad?: Buffer } {
+  const limits = deps.settings.limits;
+  checkSize(field, dataB64, limits.max_plaintext_in_base64);
+  checkSize("additionalAuthenticatedData", aadB64, limits.max_aad_in_base64);
+  const aad = aadB64 === undefined ? undefined : decodeB64("additionalAuthenticatedData", aadB64);
+  // The AAD length is a u16 in the HSM AAD (the reference crashes past it).
+  if (aad && aad.length > 65535) throw new XksError("UnsupportedOperationException", "additionalAuthenticatedData is over 65535 bytes");
+  return { data: decodeB64(field, dataB64), aad };
+}
+
 /** Dispatches a routed, authenticated request to its operation. */
 export async function handle(route: Route, body: Record<string, unknown>, deps: HandlerDeps): Promise<HandlerResult> {
   const metadata = checkMetadata(body, route.operation);
@@ -66,12 +77,7 @@ async function getKeyMetadata(store: KeyStoreSettings, keyId: string, deps: Hand
 async function encrypt(store: KeyStoreSettings, keyId: string, body: Record<string, unknown>, deps: HandlerDeps): Promise<Record<string, unknown>> {
   const req = checkEncrypt(body);
   checkKey(store, keyId, true);
-  const limits = deps.settings.limits;
-  checkSize("plaintext", req.plaintextB64, limits.max_plaintext_in_base64);
-  checkSize("additionalAuthenticatedData", req.aadB64, limits.max_aad_in_base64);
-  const plaintext = decodeB64("plaintext", req.plaintextB64);
-  const aad = req.aadB64 === undefined ? undefined : decodeB64("additionalAuthenticatedData", req.aadB64);
-  if (aad && aad.length > 65535) throw new XksError("UnsupportedOperationException", "additionalAuthenticatedData is over 65535 bytes");
+  const { data: plaintext, aad } = limitAndDecode("plaintext", req.plaintextB64, req.aadB64, deps);
   const hsmAad = buildHsmAad(aad, deps.metadata);
   const out = await deps.hsm.encrypt(keyId, plaintext, hsmAad);
   plaintext.fill(0);
@@ -94,12 +100,7 @@ async function encrypt(store: KeyStoreSettings, keyId: string, body: Record<stri
 async function decrypt(store: KeyStoreSettings, keyId: string, body: Record<string, unknown>, deps: HandlerDeps): Promise<Record<string, unknown>> {
   const req = checkDecrypt(body);
   checkKey(store, keyId, true);
-  const limits = deps.settings.limits;
-  checkSize("ciphertext", req.ciphertextB64, limits.max_plaintext_in_base64);
-  checkSize("additionalAuthenticatedData", req.aadB64, limits.max_aad_in_base64);
-  const aad = req.aadB64 === undefined ? undefined : decodeB64("additionalAuthenticatedData", req.aadB64);
-  if (aad && aad.length > 65535) throw new XksError("UnsupportedOperationException", "additionalAuthenticatedData is over 65535 bytes");
-  const ciphertext = decodeB64("ciphertext", req.ciphertextB64);
+  const { data: ciphertext, aad } = limitAndDecode("ciphertext", req.ciphertextB64, req.aadB64, deps);
   const plaintext = await deps.hsm.decrypt(keyId, ciphertext, req.iv, req.tag, buildHsmAad(aad, req.metadata));
   const b64 = plaintext.toString("base64");
   plaintext.fill(0);

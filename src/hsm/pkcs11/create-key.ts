@@ -3,6 +3,7 @@
  * on nShield use `xksctl keys create`, which runs generatekey so the key gets its protection).
  */
 import pkcs11js from "pkcs11js";
+import { aesKeyTemplate } from "./aes-key-template.js";
 import { XksctlError } from "../../errors.js";
 import { CKR, ckrName } from "./ckr.js";
 import { loadLibrary } from "./library.js";
@@ -25,18 +26,7 @@ export function createAesKey(modulePath: string, tokenLabel: string, pin: string
     const existing = p.C_FindObjects(s, 1);
     p.C_FindObjectsFinal(s);
     if (existing.length > 0) throw new XksctlError("XKS_KEY_EXISTS", `A key labelled ${JSON.stringify(label)} already exists on token ${JSON.stringify(tokenLabel)}.`);
-    p.C_GenerateKey(s, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-      { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
-      { type: pkcs11js.CKA_LABEL, value: label },
-      { type: pkcs11js.CKA_TOKEN, value: true },
-      { type: pkcs11js.CKA_PRIVATE, value: true },
-      { type: pkcs11js.CKA_SENSITIVE, value: true },
-      { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-      { type: pkcs11js.CKA_ENCRYPT, value: true },
-      { type: pkcs11js.CKA_DECRYPT, value: true },
-    ]);
+    p.C_GenerateKey(s, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, aesKeyTemplate(label, true));
     p.C_CloseSession(s);
   } finally {
     p.C_Finalize();

@@ -9,6 +9,7 @@
  * docs/decisions/0002-hsm-calls-off-the-event-loop.md for the measurements behind this.
  */
 import pkcs11js from "pkcs11js";
+import { aesKeyTemplate } from "./aes-key-template.js";
 import type { GcmResult, Hsm, KeyInfo, TokenIdentity } from "../types.js";
 import { CKR } from "./ckr.js";
 import { IV_LENGTH, TAG_LENGTH, encryptOutputLength, gcmMechanism, splitEncryptOutput, type IvMode } from "./gcm.js";
@@ -99,18 +100,7 @@ export class Pkcs11Hsm implements Hsm {
   private makeHealthKey(): void {
     const p = this.lib.p;
     this.healthSession = p.C_OpenSession(this.lib.slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-    this.healthKey = p.C_GenerateKey(this.healthSession, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-      { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
-      { type: pkcs11js.CKA_LABEL, value: "xksctl-health-check" },
-      { type: pkcs11js.CKA_TOKEN, value: false },
-      { type: pkcs11js.CKA_PRIVATE, value: true },
-      { type: pkcs11js.CKA_SENSITIVE, value: true },
-      { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-      { type: pkcs11js.CKA_ENCRYPT, value: true },
-      { type: pkcs11js.CKA_DECRYPT, value: true },
-    ]);
+    this.healthKey = p.C_GenerateKey(this.healthSession, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, aesKeyTemplate("xksctl-health-check", false));
   }
 
   token(): TokenIdentity {
