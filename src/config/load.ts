@@ -55,7 +55,20 @@ export function checkSettingsFile(file: string, deps: ValidateDeps): ValidationR
   } catch (err) {
     throw new XksctlError("XKS_CONFIG_NOT_FOUND", `Cannot read settings file ${file} (${(err as NodeJS.ErrnoException).code ?? "error"}).`);
   }
-  return validateSettings(parseToml(text, file), file, deps);
+  const doc = parseToml(text, file);
+  const result = validateSettings(doc, file, deps);
+  const mode = fs.statSync(file).mode & 0o777;
+  if ((mode & 0o077) !== 0 && holdsInlineSecret(doc)) {
+    result.warnings.push(`${file}: mode ${mode.toString(8).padStart(4, "0")} lets other users read the PIN or SigV4 secrets; run chmod 600 ${file}`);
+  }
+  return result;
+}
+
+/** Whether the file itself holds the PIN or a SigV4 secret (not a _file / _env reference). */
+function holdsInlineSecret(doc: Record<string, unknown>): boolean {
+  const pin = (doc.pkcs11 as Record<string, unknown> | undefined)?.user_pin;
+  const stores = Array.isArray(doc.external_key_stores) ? (doc.external_key_stores as Record<string, unknown>[]) : [];
+  return (typeof pin === "string" && pin !== "") || stores.some((s) => typeof s?.sigv4_secret_access_key === "string" && s.sigv4_secret_access_key !== "");
 }
 
 /** Formats one problem as `path: expected X, got Y`. */

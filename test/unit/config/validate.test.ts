@@ -129,6 +129,18 @@ describe("extensions", () => {
   });
 });
 
+describe("file mode", () => {
+  test("a settings file holding secrets that others can read is warned about", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-mode-"));
+    const f = path.join(dir, "settings.toml");
+    fs.copyFileSync(path.join(REF, "settings_docker.toml"), f);
+    fs.chmodSync(f, 0o644);
+    assert.ok(checkSettingsFile(f, deps).warnings.includes(`${f}: mode 0644 lets other users read the PIN or SigV4 secrets; run chmod 600 ${f}`));
+    fs.chmodSync(f, 0o600);
+    assert.ok(!checkSettingsFile(f, deps).warnings.some((w) => w.includes("chmod")));
+  });
+});
+
 describe("lookup order", () => {
   test("--config, then XKS_PROXY_SETTINGS_TOML, then configuration/bootstrap.toml", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-boot-"));
