@@ -14,6 +14,8 @@ const ORDER: Record<Level, number> = { TRACE: 0, DEBUG: 1, INFO: 2, WARN: 3, ERR
 /** A structured logger. */
 export interface Logger {
   log(level: Level, msg: string, fields?: Record<string, unknown>): void;
+  /** Whether a line at `level` would be written (lets hot paths skip building fields). */
+  enabled(level: Level): boolean;
   close(): Promise<void>;
 }
 
@@ -71,9 +73,11 @@ export function createLogger(tracing: Settings["tracing"], stdout: { write(s: st
   const min = ORDER[tracing.level];
   const file = tracing.is_file_writer_enabled && tracing.directory && tracing.file_prefix ? new RotatingFile(tracing.directory, tracing.file_prefix, tracing.rotation_kind ?? "HOURLY") : undefined;
   const toStdout = tracing.is_stdout_writer_enabled;
+  const enabled = (level: Level) => ORDER[level] >= min && (toStdout || file !== undefined);
   return {
+    enabled,
     log(level, msg, fields = {}) {
-      if (ORDER[level] < min || (!toStdout && !file)) return;
+      if (!enabled(level)) return;
       const line = `${JSON.stringify({ time: new Date().toISOString(), level, msg, ...redact(fields) })}\n`;
       if (toStdout) stdout.write(line);
       file?.write(line);

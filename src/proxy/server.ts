@@ -137,6 +137,7 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     const route = routeOf(path);
     const fields: Record<string, unknown> = { operation: route?.operation, store: route?.store.uri_path_prefix, keyId: route?.keyId, http: req.httpVersion };
     const finish = (status: number, errorName?: string, detail?: string) => {
+      if (!logger.enabled(status >= 500 ? "ERROR" : status >= 400 ? "WARN" : "INFO")) return;
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       const level = status >= 500 ? "ERROR" : status >= 400 ? "WARN" : "INFO";
       logger.log(level, "request", { ...fields, status, errorName, detail, durationMs: Math.round(durationMs * 1000) / 1000 });
@@ -159,7 +160,7 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
       return fail(new XksError("UnsupportedOperationException", `the request body is larger than ${MAX_BODY_BYTES} bytes`));
     }
     inFlight++;
-    logger.log("DEBUG", "request received", fields);
+    if (logger.enabled("DEBUG")) logger.log("DEBUG", "request received", fields);
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
@@ -226,6 +227,8 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     }
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
+    // Small responses must not wait for Nagle + delayed ACK (tens of ms per response otherwise).
+    socket.setNoDelay(true);
     if (keepalive.tcp_keepalive_secs !== undefined) socket.setKeepAlive(true, keepalive.tcp_keepalive_secs * 1000);
   };
   main.on("connection", onConnection);

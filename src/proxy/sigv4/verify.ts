@@ -91,16 +91,16 @@ export function verifySigV4(req: SignedRequest, opts: VerifyOptions): VerifyResu
   const signedList = sorted.join(";");
   const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
   const signingKey = keys.get(cred.secretAccessKey, auth.date, auth.region, auth.service);
-  const candidates = [req.path];
+  const matches = (p: string) =>
+    equalHex(signature(signingKey, stringToSign(amzDate, scope, canonicalRequest(req.method, p, req.query, canonicalHeaders, signedList, payloadHash))), auth.signature);
+  // The raw path first (curl, KMS); the normalised form only when that fails (smithy, §8.1).
+  if (matches(req.path)) return { ok: true, accessKeyId: cred.accessKeyId };
+  let norm: string | undefined;
   try {
-    const norm = normalizedPath(req.path);
-    if (norm !== req.path) candidates.push(norm);
+    norm = normalizedPath(req.path);
   } catch {
-    /* undecodable path: only the raw form can match */
+    /* undecodable path: only the raw form could match */
   }
-  for (const p of candidates) {
-    const expected = signature(signingKey, stringToSign(amzDate, scope, canonicalRequest(req.method, p, req.query, canonicalHeaders, signedList, payloadHash)));
-    if (equalHex(expected, auth.signature)) return { ok: true, accessKeyId: cred.accessKeyId };
-  }
+  if (norm !== undefined && norm !== req.path && matches(norm)) return { ok: true, accessKeyId: cred.accessKeyId };
   return { ok: false, reason: "signature does not match" };
 }
