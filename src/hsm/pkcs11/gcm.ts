@@ -42,3 +42,36 @@ export function splitEncryptOutput(out: Buffer, plaintextLength: number, mode: I
   if (mode !== "hsm-append") return { ciphertext, tag };
   return { ciphertext, tag, appendedIv: out.subarray(plaintextLength + TAG_LENGTH, plaintextLength + TAG_LENGTH + IV_LENGTH) };
 }
+
+/** IVs per C_GenerateRandom call in "random" mode. */
+export const IV_BATCH = 256;
+
+/**
+ * Random IVs from the HSM's RNG, fetched IV_BATCH at a time: pkcs11js has no async
+ * C_GenerateRandom, so one call per Encrypt would block the event loop for a network round trip
+ * on every request (docs/performance.md, scenario c3). Each IV is handed out once.
+ */
+export class IvBatch {
+  private buf: Buffer = Buffer.alloc(0);
+  private off = 0;
+
+  constructor(private fill: (n: number) => Buffer) {}
+
+  /** The next unused 12-byte IV (a copy: the caller may hand it to the HSM). */
+  next(): Buffer {
+    if (this.off + IV_LENGTH > this.buf.length) {
+      this.buf = this.fill(IV_LENGTH * IV_BATCH);
+      this.off = 0;
+    }
+    const iv = Buffer.from(this.buf.subarray(this.off, this.off + IV_LENGTH));
+    this.buf.fill(0, this.off, this.off + IV_LENGTH);
+    this.off += IV_LENGTH;
+    return iv;
+  }
+
+  /** Drops unused IVs (after a library reset). */
+  clear(): void {
+    this.buf = Buffer.alloc(0);
+    this.off = 0;
+  }
+}

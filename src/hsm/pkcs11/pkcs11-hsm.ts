@@ -12,7 +12,7 @@ import pkcs11js from "pkcs11js";
 import { aesKeyTemplate } from "./aes-key-template.js";
 import type { GcmResult, Hsm, KeyInfo, TokenIdentity } from "../types.js";
 import { CKR } from "./ckr.js";
-import { IV_LENGTH, TAG_LENGTH, encryptOutputLength, gcmMechanism, splitEncryptOutput, type IvMode } from "./gcm.js";
+import { IV_LENGTH, IvBatch, TAG_LENGTH, encryptOutputLength, gcmMechanism, splitEncryptOutput, type IvMode } from "./gcm.js";
 import { HsmError, fromPkcs11 } from "./hsm-error.js";
 import { loadLibrary, type LoadedLibrary } from "./library.js";
 import { SessionPool, type PooledSession } from "./session-pool.js";
@@ -66,6 +66,9 @@ export class Pkcs11Hsm implements Hsm {
   private resetting?: Promise<void>;
   private generation = 1;
   private readonly callMode: CallMode;
+  /** "random" IV mode: the session that refills is the one asking (any logged-in session will do). */
+  private ivSession?: pkcs11js.Handle;
+  private readonly ivs = new IvBatch((n) => this.lib.p.C_GenerateRandom(this.ivSession!, Buffer.alloc(n)));
 
   private constructor(private opts: Pkcs11HsmOptions) {
     this.callMode = opts.callMode ?? "async";
@@ -202,7 +205,11 @@ export class Pkcs11Hsm implements Hsm {
 
   private async gcmEncrypt(p: pkcs11js.PKCS11, session: pkcs11js.Handle, key: pkcs11js.Handle, plaintext: Buffer, aad: Buffer): Promise<GcmResult> {
     const mode = this.opts.ivMode;
-    const iv = mode === "random" ? p.C_GenerateRandom(session, Buffer.alloc(IV_LENGTH)) : Buffer.alloc(mode === "hsm-zero" ? IV_LENGTH : 0);
+    let iv: Buffer;
+    if (mode === "random") {
+      this.ivSession = session;
+      iv = this.ivs.next();
+    } else iv = Buffer.alloc(mode === "hsm-zero" ? IV_LENGTH : 0);
     p.C_EncryptInit(session, gcmMechanism(iv, aad), key);
     const out = Buffer.alloc(encryptOutputLength(plaintext.length, mode));
     const written = this.callMode === "async" ? await p.C_EncryptAsync(session, plaintext, out) : p.C_Encrypt(session, plaintext, out);
@@ -276,6 +283,7 @@ export class Pkcs11Hsm implements Hsm {
     for (let waited = 0; old.inUse > 0 && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
     this.generation++;
     this.keys.clear();
+    this.ivs.clear();
     this.healthKey = undefined;
     try {
       this.lib.p.C_Finalize();
