@@ -1,5 +1,5 @@
 /** `xksctl aws`: prints the AWS CLI commands and key policy for the XKS key store. */
-import { CONFIG_OPTION, JSON_OPTION, defineCommand } from "./define.js";
+import { CONFIG_OPTION, JSON_OPTION, STORE_OPTION, defineCommand } from "./define.js";
 import { awsStepsScript, renderAwsSteps } from "../config/aws-steps.js";
 import { locateSettings } from "../config/load.js";
 import { XksctlError } from "../errors.js";
@@ -27,7 +27,7 @@ export const awsCommand = defineCommand<Opts>({
     { flags: "--key-admin-arn <arn>", description: "IAM user or role ARN that administers the KMS keys" },
     { flags: "--key-user-arn <arn>", description: "IAM user or role ARN allowed to encrypt/decrypt (optional)" },
     { flags: "--region <region>", description: "AWS region of the KMS keys (default: [server].region)" },
-    { flags: "--store <prefix>", description: "uri_path_prefix of the key store (default: the only one)" },
+    STORE_OPTION,
     { flags: "--key-store-name <name>", description: "custom key store name (default: xksctl plus the prefix)" },
     { flags: "--vpc-endpoint-service <name>", description: "use VPC_ENDPOINT_SERVICE connectivity with this service name" },
     { flags: "--key-id <ids...>", description: "external key ids to create KMS keys for (default: the store's xks_key_id_set)" },

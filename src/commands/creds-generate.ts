@@ -1,5 +1,5 @@
 /** `xksctl creds generate`: a new SigV4 credential for a key store, shown once. */
-import { CONFIG_OPTION, JSON_OPTION, defineCommand } from "./define.js";
+import { CONFIG_OPTION, JSON_OPTION, STORE_OPTION, defineCommand } from "./define.js";
 import { generateCredentials } from "../config/creds.js";
 import { locateSettings } from "../config/load.js";
 import { operatorDeps } from "../hsm/deps.js";
@@ -10,7 +10,7 @@ export const credsGenerateCommand = defineCommand<{ store?: string; consoleJson?
   name: "creds generate",
   description: "generate a SigV4 access key id and secret for a key store, write them to the settings and show them once",
   options: [
-    { flags: "--store <prefix>", description: "uri_path_prefix of the key store (default: the only one)" },
+    STORE_OPTION,
     { flags: "--console-json <file>", description: "also write the proxy configuration file the KMS console accepts (mode 0600)" },
     CONFIG_OPTION,
     JSON_OPTION,

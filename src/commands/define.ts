@@ -36,3 +36,6 @@ export const CONFIG_OPTION: OptionDef = {
 
 /** The --json option of every reporting command. */
 export const JSON_OPTION: OptionDef = { flags: "--json", description: "print machine-readable JSON" };
+
+/** The --store option of commands that act on one [[external_key_stores]] entry. */
+export const STORE_OPTION: OptionDef = { flags: "--store <prefix>", description: "uri_path_prefix of the key store (default: the only one)" };

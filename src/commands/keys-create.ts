@@ -1,5 +1,5 @@
 /** `xksctl keys create`: an AES-256 key in the nShield Security World, listed in a key store. */
-import { CONFIG_OPTION, JSON_OPTION, defineCommand } from "./define.js";
+import { CONFIG_OPTION, JSON_OPTION, STORE_OPTION, defineCommand } from "./define.js";
 import { locateSettings } from "../config/load.js";
 import { XksctlError } from "../errors.js";
 import { operatorDeps } from "../hsm/deps.js";
@@ -18,7 +18,7 @@ export const keysCreateCommand = defineCommand<Opts>({
     { flags: "--protect <method>", description: "module or ocs" },
     { flags: "--cardset <name>", description: "Operator Card Set protecting the key (with --protect ocs)" },
     { flags: "--slot <slot>", description: "card reader slot for the OCS card (with --protect ocs)", default: "0" },
-    { flags: "--store <prefix>", description: "uri_path_prefix of the key store to add the id to (default: the only one)" },
+    STORE_OPTION,
     CONFIG_OPTION,
     JSON_OPTION,
   ],

@@ -137,20 +137,23 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     const route = routeOf(path);
     const fields: Record<string, unknown> = { operation: route?.operation, store: route?.store.uri_path_prefix, keyId: route?.keyId, http: req.httpVersion };
     const finish = (status: number, errorName?: string, detail?: string) => {
-      if (!logger.enabled(status >= 500 ? "ERROR" : status >= 400 ? "WARN" : "INFO")) return;
-      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       const level = status >= 500 ? "ERROR" : status >= 400 ? "WARN" : "INFO";
+      if (!logger.enabled(level)) return;
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       logger.log(level, "request", { ...fields, status, errorName, detail, durationMs: Math.round(durationMs * 1000) / 1000 });
     };
     const fail = (err: unknown) => {
       const r = toXksResponse(err);
-      send(res, r.status, r.body, r.status === 405 ? { allow: "POST" } : {});
+      send(res, r.status, r.body);
       finish(r.status, r.errorName, r.logDetail);
     };
-    if (!route) return fail(new XksError("InvalidUriPathException", "the URI path is not a valid XKS API path for this proxy"));
+    if (!route) {
+      req.resume();
+      return fail(new XksError("InvalidUriPathException", "the URI path is not a valid XKS API path for this proxy"));
+    }
     if (method !== "POST") {
-      const r = { status: 405, body: JSON.stringify({ errorName: "ValidationException", errorMessage: `method ${method} is not allowed; the XKS API uses POST` }) };
-      send(res, r.status, r.body, { allow: "POST" });
+      // The spec defines no body for 405; KMS reads JSON, so send the usual error shape.
+      send(res, 405, JSON.stringify({ errorName: "ValidationException", errorMessage: `method ${method} is not allowed; the XKS API uses POST` }), { allow: "POST" });
       req.resume();
       return finish(405, "ValidationException");
     }
