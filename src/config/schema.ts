@@ -71,8 +71,8 @@ export const SCHEMA: readonly TableSpec[] = [
     required: true,
     fields: [
       { name: "tcp_keepalive_secs", type: uint, required: false, description: "Idle seconds before the first keepalive probe; absent = keepalive off." },
-      { name: "tcp_keepalive_interval_secs", type: uint, required: false, description: "Seconds between unanswered probes (OS default when absent)." },
-      { name: "tcp_keepalive_retries", type: uint, required: false, description: "Probes before the peer is declared dead (OS default when absent)." },
+      { name: "tcp_keepalive_interval_secs", type: uint, required: false, description: "Seconds between unanswered probes. Read but not applied: Node.js 20 cannot set it per socket, so the OS default (net.ipv4.tcp_keepalive_intvl) applies." },
+      { name: "tcp_keepalive_retries", type: uint, required: false, description: "Probes before the peer is declared dead. Read but not applied: Node.js 20 cannot set it per socket, so the OS default (net.ipv4.tcp_keepalive_probes) applies." },
     ],
   },
   {

@@ -310,9 +310,6 @@ function crossChecks(doc: Raw, out: Raw, deps: ValidateDeps, baseDir: string, pr
       problems.push({ path: "[server].ciphertext_metadata_b64", expected: "canonical Base64 of at most 20 bytes", got: describe(cm) });
     }
   }
-  if (server) {
-    server.tcp_keepalive = (out.server as Raw).tcp_keepalive ?? {};
-  }
   const tracing = out.tracing as Raw | undefined;
   if (tracing) {
     const anyWriter = tracing.is_stdout_writer_enabled === true || tracing.is_file_writer_enabled === true;
