@@ -131,6 +131,32 @@ describe("HSM-generated IVs", () => {
   });
 });
 
+describe("reload", () => {
+  test("SIGHUP applies a new credential and key set without a restart; a broken file keeps the running settings", async () => {
+    const file = config({}, SOFTHSM_LIB, "reload.toml");
+    const s = await startServe(file, token.env);
+    try {
+      const url = `${s.url}${keyPath(PREFIX, "foo", "encrypt")}`;
+      assert.equal((await smithyPost(url, encBody(), h2, main)).status, 200);
+      const fresh = { accessKeyId: "RELOADEDACCESSKEY2345", secret: "r".repeat(44) };
+      config({ external_key_stores: [{ uri_path_prefix: PREFIX, sigv4_access_key_id: fresh.accessKeyId, sigv4_secret_access_key: fresh.secret, xks_key_id_set: ["foo"] }] }, SOFTHSM_LIB, "reload.toml");
+      s.proc.kill("SIGHUP");
+      for (let i = 0; i < 200 && !s.stdout().includes("settings reloaded"); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.match(s.stdout(), /"msg":"settings reloaded \(key sets, credentials, TLS files\)"/);
+      assert.equal((await smithyPost(url, encBody(), h2, fresh)).status, 200, "the new credential works");
+      assert.equal((await smithyPost(url, encBody(), h2, main)).status, 401, "the old one is gone");
+      const fs = await import("node:fs");
+      fs.writeFileSync(file, "[server]\nport = = 1\n");
+      s.proc.kill("SIGHUP");
+      for (let i = 0; i < 200 && !s.stdout().includes("settings reload failed"); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.match(s.stdout(), /"level":"ERROR","msg":"settings reload failed; keeping the running settings"/);
+      assert.equal((await smithyPost(url, encBody(), h2, fresh)).status, 200, "still serving with the last good settings");
+    } finally {
+      assert.equal(await s.stop(), 0);
+    }
+  });
+});
+
 describe("a slow HSM", () => {
   test("the event loop keeps answering /ping while HSM calls are in flight", async () => {
     const s = await startServe(config({}, shim, "slow.toml"), { ...token.env, SLOWHSM_DELAY_MS: "300", SLOWHSM_DELAY_CALLS: "C_Encrypt" });
