@@ -1,6 +1,6 @@
 /** `xksctl keys list`: keys from nfkminfo, the PKCS#11 token and the settings, merged. */
 import { CONFIG_OPTION, JSON_OPTION, defineCommand } from "./define.js";
-import { defaultValidateDeps, loadSettings, locateSettings } from "../config/load.js";
+import { defaultValidateDeps, loadSettings } from "../config/load.js";
 import { operatorDeps } from "../hsm/deps.js";
 import { listXksKeys } from "../hsm/keys/list.js";
 import { formatTable, printJson } from "../ui/output.js";
@@ -12,8 +12,7 @@ export const keysListCommand = defineCommand<{ config?: string; json?: boolean }
   options: [CONFIG_OPTION, JSON_OPTION],
   examples: ["xksctl keys list", "xksctl keys list --config /etc/xksctl/settings.toml --json"],
   async run(opts, _args, ctx) {
-    const { file } = locateSettings(opts.config, ctx.env, ctx.cwd);
-    const { settings, warnings: settingsWarnings } = loadSettings(file, defaultValidateDeps(ctx.env));
+    const { settings, warnings: settingsWarnings } = loadSettings(opts.config, defaultValidateDeps(ctx.env), ctx.cwd);
     const deps = operatorDeps(ctx);
     const { rows, warnings } = await listXksKeys(deps.exec, deps.openHsm, settings);
     if (opts.json) {

@@ -1,6 +1,6 @@
 /** `xksctl keys test`: an AES-GCM encrypt/decrypt round trip with one key, in the HSM. */
 import { CONFIG_OPTION, JSON_OPTION, defineCommand } from "./define.js";
-import { defaultValidateDeps, loadSettings, locateSettings } from "../config/load.js";
+import { defaultValidateDeps, loadSettings } from "../config/load.js";
 import { operatorDeps } from "../hsm/deps.js";
 import { assertKeyId } from "../hsm/keys/key-id.js";
 import { roundTripKey } from "../hsm/keys/round-trip.js";
@@ -16,8 +16,7 @@ export const keysTestCommand = defineCommand<{ config?: string; json?: boolean }
   async run(opts, args, ctx) {
     const keyId = args[0] ?? "";
     assertKeyId(keyId);
-    const { file } = locateSettings(opts.config, ctx.env, ctx.cwd);
-    const { settings } = loadSettings(file, defaultValidateDeps(ctx.env));
+    const { settings } = loadSettings(opts.config, defaultValidateDeps(ctx.env), ctx.cwd);
     const deps = operatorDeps(ctx);
     const hsm = await deps.openHsm(settings);
     let r;

@@ -23,7 +23,7 @@ export const serveCommand = defineCommand<{ config?: string; port?: string; ping
       throw new XksctlError("XKS_USAGE", `--pkcs11-calls must be async or sync, got ${JSON.stringify(opts.pkcs11Calls)}`);
     }
     const deps = defaultValidateDeps(ctx.env);
-    const { settings, warnings } = loadSettings(opts.config, deps);
+    const { settings, warnings } = loadSettings(opts.config, deps, ctx.cwd);
     for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
     const proxy = await startProxy(settings, {
       port: opts.port === undefined ? undefined : parsePort(opts.port, "--port"),

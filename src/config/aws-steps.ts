@@ -9,7 +9,8 @@ import { XksctlError } from "../errors.js";
 import { shellQuote } from "../hsm/exec.js";
 import { uriPathOf } from "./creds.js";
 import { ACCESS_KEY_ID_RE, URI_PATH_RE } from "./schema.js";
-import { readSettingsDocument, selectStore } from "./stores.js";
+import { readSettingsDocument } from "./load.js";
+import { selectStore } from "./stores.js";
 
 /** The admin's choices. */
 export interface AwsStepsInput {

@@ -10,7 +10,8 @@ import { writeFileAtomic } from "./atomic-write.js";
 import { defaultValidateDeps } from "./load.js";
 import { ACCESS_KEY_ID_RE, SECRET_RE, URI_PATH_RE } from "./schema.js";
 import { saveSettingsEdits } from "./settings-file.js";
-import { readSettingsDocument, selectStore } from "./stores.js";
+import { readSettingsDocument } from "./load.js";
+import { selectStore } from "./stores.js";
 
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 

@@ -47,15 +47,27 @@ export function defaultValidateDeps(env: NodeJS.ProcessEnv = process.env): Valid
   return { env, readSecretFile: (f) => fs.readFileSync(f, "utf8") };
 }
 
-/** Reads and validates a settings file without throwing on problems. */
-export function checkSettingsFile(file: string, deps: ValidateDeps): ValidationResult {
+/** A settings file read and parsed, not validated (`creds generate` must work on empty credentials). */
+export interface SettingsDocument {
+  file: string;
+  text: string;
+  doc: Record<string, unknown>;
+}
+
+/** Reads and parses a settings file; XKS_CONFIG_NOT_FOUND when unreadable, XKS_CONFIG_PARSE when not TOML. */
+export function readSettingsDocument(file: string): SettingsDocument {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
     throw new XksctlError("XKS_CONFIG_NOT_FOUND", `Cannot read settings file ${file} (${(err as NodeJS.ErrnoException).code ?? "error"}).`);
   }
-  const doc = parseToml(text, file);
+  return { file, text, doc: parseToml(text, file) };
+}
+
+/** Reads and validates a settings file without throwing on problems. */
+export function checkSettingsFile(file: string, deps: ValidateDeps): ValidationResult {
+  const { doc } = readSettingsDocument(file);
   const result = validateSettings(doc, file, deps);
   const mode = fs.statSync(file).mode & 0o777;
   if ((mode & 0o077) !== 0 && holdsInlineSecret(doc)) {
@@ -80,8 +92,9 @@ export function formatProblem(p: Problem): string {
 export function loadSettings(
   explicit: string | undefined,
   deps: ValidateDeps = defaultValidateDeps(),
+  cwd = process.cwd(),
 ): { settings: Settings; warnings: string[] } {
-  const { file } = locateSettings(explicit, deps.env);
+  const { file } = locateSettings(explicit, deps.env, cwd);
   const result = checkSettingsFile(file, deps);
   if (!result.settings) {
     const n = result.problems.length;

@@ -5,9 +5,8 @@
  */
 import { XksctlError } from "../errors.js";
 import { writeFileAtomic, type AtomicWriteResult } from "./atomic-write.js";
-import { formatProblem } from "./load.js";
+import { formatProblem, type SettingsDocument } from "./load.js";
 import { applySettingsEdits, type SettingsEdit } from "./settings-edit.js";
-import type { SettingsDocument } from "./stores.js";
 import { validateSettings, type ValidateDeps } from "./validate.js";
 import TOML from "@iarna/toml";
 

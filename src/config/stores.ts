@@ -1,17 +1,5 @@
-/**
- * Reads a settings file as text plus parsed TOML (not validated: `creds generate` must work on a
- * file whose credentials are still empty) and picks one `[[external_key_stores]]` entry.
- */
-import fs from "node:fs";
+/** Picks one `[[external_key_stores]]` entry of a parsed (not yet validated) settings document. */
 import { XksctlError } from "../errors.js";
-import { parseToml } from "./load.js";
-
-/** A settings file before validation. */
-export interface SettingsDocument {
-  file: string;
-  text: string;
-  doc: Record<string, unknown>;
-}
 
 /** One key store entry as written in the file. */
 export interface RawStore {
@@ -20,17 +8,6 @@ export interface RawStore {
   prefix: string;
   keyIds: string[];
   raw: Record<string, unknown>;
-}
-
-/** Reads and parses a settings file; XKS_CONFIG_NOT_FOUND when unreadable. */
-export function readSettingsDocument(file: string): SettingsDocument {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    throw new XksctlError("XKS_CONFIG_NOT_FOUND", `Cannot read settings file ${file} (${(err as NodeJS.ErrnoException).code ?? "error"}).`);
-  }
-  return { file, text, doc: parseToml(text, file) };
 }
 
 /** The key stores of a parsed document. */

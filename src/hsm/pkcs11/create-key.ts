@@ -4,6 +4,7 @@
  */
 import pkcs11js from "pkcs11js";
 import { aesKeyTemplate } from "./aes-key-template.js";
+import { findSecretKeys } from "./find-keys.js";
 import { XksctlError } from "../../errors.js";
 import { CKR, ckrName } from "./ckr.js";
 import { loadLibrary } from "./library.js";
@@ -19,12 +20,7 @@ export function createAesKey(modulePath: string, tokenLabel: string, pin: string
       const code = (err as { code?: number }).code ?? -1;
       if (code !== CKR.USER_ALREADY_LOGGED_IN) throw new XksctlError("XKS_HSM_LOGIN", `C_Login refused the user PIN: ${ckrName(code)}`);
     }
-    p.C_FindObjectsInit(s, [
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-      { type: pkcs11js.CKA_LABEL, value: label },
-    ]);
-    const existing = p.C_FindObjects(s, 1);
-    p.C_FindObjectsFinal(s);
+    const existing = findSecretKeys(p, s, { label, tokenOnly: false, max: 1 });
     if (existing.length > 0) throw new XksctlError("XKS_KEY_EXISTS", `A key labelled ${JSON.stringify(label)} already exists on token ${JSON.stringify(tokenLabel)}.`);
     p.C_GenerateKey(s, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, aesKeyTemplate(label, true));
     p.C_CloseSession(s);

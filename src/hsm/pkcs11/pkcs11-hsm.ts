@@ -13,6 +13,7 @@ import { aesKeyTemplate } from "./aes-key-template.js";
 import type { GcmResult, Hsm, KeyInfo, TokenIdentity } from "../types.js";
 import { CKR } from "./ckr.js";
 import { IV_LENGTH, IvBatch, TAG_LENGTH, encryptOutputLength, gcmMechanism, splitEncryptOutput, type IvMode } from "./gcm.js";
+import { findSecretKeys } from "./find-keys.js";
 import { HsmError, fromPkcs11 } from "./hsm-error.js";
 import { loadLibrary, type LoadedLibrary } from "./library.js";
 import { SessionPool, type PooledSession } from "./session-pool.js";
@@ -153,18 +154,7 @@ export class Pkcs11Hsm implements Hsm {
   private keyHandle(label: string, s: PooledSession): pkcs11js.Handle {
     const cached = this.keys.get(label);
     if (cached) return cached;
-    const p = this.lib.p;
-    p.C_FindObjectsInit(s.handle, [
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-      { type: pkcs11js.CKA_LABEL, value: label },
-      { type: pkcs11js.CKA_TOKEN, value: true },
-    ]);
-    let found: pkcs11js.Handle[];
-    try {
-      found = p.C_FindObjects(s.handle, 2);
-    } finally {
-      p.C_FindObjectsFinal(s.handle);
-    }
+    const found = findSecretKeys(this.lib.p, s.handle, { label, tokenOnly: true, max: 2 });
     if (found.length === 0) throw new HsmError("key-not-found", "no secret key with that label on the token");
     if (found.length > 1) throw new HsmError("internal", "two secret keys share that label; labels must be unique");
     this.keys.set(label, found[0]!);
@@ -239,16 +229,7 @@ export class Pkcs11Hsm implements Hsm {
 
   async listKeys(): Promise<KeyInfo[]> {
     return this.withSession("other", (s, p) => {
-      p.C_FindObjectsInit(s.handle, [
-        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-        { type: pkcs11js.CKA_TOKEN, value: true },
-      ]);
-      let handles: pkcs11js.Handle[];
-      try {
-        handles = p.C_FindObjects(s.handle, 10000);
-      } finally {
-        p.C_FindObjectsFinal(s.handle);
-      }
+      const handles = findSecretKeys(p, s.handle, { tokenOnly: true, max: 10000 });
       return handles.map((h) => {
         const [labelAttr] = p.C_GetAttributeValue(s.handle, h, [{ type: pkcs11js.CKA_LABEL }]);
         return this.describeKey(p, s.handle, h, (labelAttr?.value as Buffer | undefined)?.toString("utf8") ?? "");
