@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import { loadSettings, defaultValidateDeps } from "../../src/config/load.js";
 import type { Settings } from "../../src/config/types.js";
-import { openHsm } from "../../src/hsm/pkcs11/open.js";
+import { openHsm } from "../../src/workflows/open-hsm.js";
 import type { Hsm } from "../../src/hsm/types.js";
 import { createLogger, hsmEventLogger } from "../../src/proxy/log.js";
 import { createProxyServer, type ProxyServer } from "../../src/proxy/server.js";
@@ -13,8 +13,8 @@ import { addKeys, createTestToken, SOFTHSM_LIB, type TestToken } from "./softhsm
 import { testSettings, writeSettings } from "./settings.js";
 import { createTestPki, type TestPki } from "./tls.js";
 
-/** The reference AES-GCM vectors. */
-export const VECTORS = JSON.parse(fs.readFileSync(new URL("../../../shared/vectors/aes-gcm-aad.json", import.meta.url), "utf8")) as {
+/** The project's AES-GCM vectors for the reference proxy's HSM AAD layout (scripts/gen-aad-vectors.ts). */
+export const VECTORS = JSON.parse(fs.readFileSync(new URL("../fixtures/vectors/aes-gcm-aad.json", import.meta.url), "utf8")) as {
   keyLabel: string;
   keyHex: string;
   vectors: Record<string, string | null>[];

@@ -3,10 +3,11 @@
  * and curl --aws-sigv4, over HTTP/2 and HTTP/1.1: what KMS would see on the wire.
  */
 import assert from "node:assert/strict";
-import { createCipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import type { Agent } from "undici";
+import { hsmAad } from "../../scripts/gen-aad-vectors.js";
 import { buildHsmAad } from "../../src/proxy/aad.js";
 import { CREDS, PREFIX } from "../helpers/settings.js";
 import { agents, curlPost, smithyPost, type WireResponse } from "../helpers/sign.js";
@@ -142,17 +143,54 @@ describe("Encrypt and Decrypt", () => {
   });
 });
 
-describe("reference vectors (aws-kms-xks-proxy AAD layout)", () => {
+describe("the project's AES-GCM vectors (the reference proxy's HSM AAD layout, scripts/gen-aad-vectors.ts)", () => {
+  const b64 = (v: string | null | undefined) => (v === null || v === undefined ? undefined : Buffer.from(v, "base64"));
+  const fieldsOf = (v: Record<string, string | null>) => {
+    const fields: Record<string, unknown> = { ciphertext: v.ciphertext, initializationVector: v.initializationVector, authenticationTag: v.authenticationTag };
+    if (v.additionalAuthenticatedData !== null) fields.additionalAuthenticatedData = v.additionalAuthenticatedData;
+    if (v.ciphertextMetadata !== null) fields.ciphertextMetadata = v.ciphertextMetadata;
+    return fields;
+  };
+  /** The XKS API's limit; larger metadata is refused before any AAD is built. */
+  const apiMetadata = (v: Record<string, string | null>) => (b64(v.ciphertextMetadata)?.length ?? 0) <= 20;
   const reference = VECTORS.vectors.filter((v) => v.scheme === "reference");
-  test("there are reference vectors to check", () => assert.ok(reference.length >= 5));
-  for (const v of reference) {
+  test("there are reference vectors to check, and one over the metadata limit", () => {
+    assert.ok(reference.filter(apiMetadata).length >= 8);
+    assert.ok(reference.some((v) => !apiMetadata(v)));
+  });
+  for (const v of reference.filter(apiMetadata)) {
     test(`decrypts ${v.name} byte for byte`, async () => {
-      const fields: Record<string, unknown> = { ciphertext: v.ciphertext, initializationVector: v.initializationVector, authenticationTag: v.authenticationTag };
-      if (v.additionalAuthenticatedData !== null) fields.additionalAuthenticatedData = v.additionalAuthenticatedData;
-      if (v.ciphertextMetadata !== null) fields.ciphertextMetadata = v.ciphertextMetadata;
-      const dec = await decrypt(VECTORS.keyLabel, fields);
+      const dec = await decrypt(VECTORS.keyLabel, fieldsOf(v));
       assert.equal(dec.status, 200, dec.text);
       assert.equal(dec.json.plaintext, v.plaintext);
+    });
+  }
+  for (const v of reference.filter((x) => !apiMetadata(x))) {
+    test(`refuses ${v.name}: metadata over 20 bytes is a 400 ValidationException`, async () => {
+      const dec = await decrypt(VECTORS.keyLabel, fieldsOf(v));
+      assert.equal(dec.status, 400, dec.text);
+      assert.equal(dec.json.errorName, "ValidationException");
+      assert.equal(dec.json.plaintext, undefined);
+    });
+  }
+  test("a ciphertext bound to the spec's layout instead is refused as InvalidCiphertextException", async () => {
+    const differing = VECTORS.vectors.filter((v) => v.scheme === "spec" && apiMetadata(v) && reference.find((r) => r.name === v.name)!.hsmAadHex !== v.hsmAadHex);
+    assert.ok(differing.length >= 5);
+    for (const v of differing) {
+      const dec = await decrypt(VECTORS.keyLabel, fieldsOf(v));
+      assert.equal(dec.status, 400, `${v.name}: ${dec.text}`);
+      assert.equal(dec.json.errorName, "InvalidCiphertextException", `${v.name}`);
+    }
+  });
+  for (const [name, aad] of [["no AAD", undefined], ["empty AAD", Buffer.alloc(0)], ["an AAD", Buffer.from("project=nile,department=marketing")]] as const) {
+    test(`encrypt with ${name}: node:crypto opens the result with the generator's reference layout`, async () => {
+      const plaintext = Buffer.from("bound to the HSM AAD");
+      const enc = await encrypt(VECTORS.keyLabel, plaintext, aad === undefined ? {} : { additionalAuthenticatedData: aad.toString("base64") });
+      assert.equal(enc.status, 200, enc.text);
+      const d = createDecipheriv("aes-256-gcm", Buffer.from(VECTORS.keyHex, "hex"), b64(enc.json.initializationVector as string)!);
+      d.setAAD(hsmAad("reference", aad, b64(enc.json.ciphertextMetadata as string | undefined)));
+      d.setAuthTag(b64(enc.json.authenticationTag as string)!);
+      assert.deepEqual(Buffer.concat([d.update(b64(enc.json.ciphertext as string)!), d.final()]), plaintext);
     });
   }
 });

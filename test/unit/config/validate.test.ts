@@ -1,6 +1,8 @@
 /**
- * Settings validation: every reference settings file parses, its problems are named as key path,
- * expected, got; KMS's formats are enforced; extensions and defaults behave as documented.
+ * Settings validation: problems are named as key path, expected, got; KMS's formats are enforced;
+ * extensions and defaults behave as documented. Inputs are built here with the shape of the
+ * reference proxy's samples (test/helpers/reference.ts); the samples themselves are checked by
+ * test/compat/reference-settings.test.ts.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -10,37 +12,44 @@ import { describe, test } from "node:test";
 import TOML from "@iarna/toml";
 import { checkSettingsFile, defaultValidateDeps, formatProblem, locateSettings } from "../../../src/config/load.js";
 import { validateSettings } from "../../../src/config/validate.js";
+import { dockerShapedSettings, NSHIELD_SAMPLE_PROBLEMS, nshieldShapedSettings } from "../../helpers/reference.js";
 
-const REF = path.resolve("../shared/reference-settings");
-const refFiles = fs.readdirSync(REF).filter((f) => f.startsWith("settings") && f.endsWith(".toml"));
 const deps = defaultValidateDeps({});
-const docker = () => TOML.parse(fs.readFileSync(path.join(REF, "settings_docker.toml"), "utf8")) as Record<string, any>;
+const docker = dockerShapedSettings;
 const problemsOf = (doc: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) => validateSettings(doc, "/x/settings.toml", { ...deps, env }).problems.map(formatProblem);
+const tmpFile = (doc: Record<string, unknown>, name: string, mode = 0o600) => {
+  const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-cfg-")), name);
+  fs.writeFileSync(f, TOML.stringify(doc as TOML.JsonMap), { mode });
+  fs.chmodSync(f, mode);
+  return f;
+};
 
-describe("the reference proxy's settings files", () => {
-  test("there are seven of them", () => assert.equal(refFiles.length, 7));
-  for (const f of refFiles) {
-    test(`${f} parses and every problem names key, expected and got`, () => {
-      const r = checkSettingsFile(path.join(REF, f), deps);
-      for (const p of r.problems) assert.ok(p.path && p.expected && p.got, JSON.stringify(p));
-      if (f === "settings_docker.toml") assert.equal(r.problems.length, 0, r.problems.map(formatProblem).join("\n"));
-      else assert.ok(r.problems.length > 0);
-    });
-  }
-  test("settings_nshield.toml: the empty credentials of the first store", () => {
-    const r = checkSettingsFile(path.join(REF, "settings_nshield.toml"), deps).problems.map(formatProblem);
-    assert.deepEqual(r, [
-      'external_key_stores[0].sigv4_access_key_id: expected 20-30 characters of A-Z and 2-7, got "" (empty string)',
-      'external_key_stores[0].sigv4_secret_access_key: expected 43-64 characters of a-z A-Z 0-9 / + =, got "" (empty string)',
-    ]);
+describe("files shaped like the reference proxy's samples", () => {
+  test("a docker-shaped file is valid; its problems list is empty", () => {
+    const r = checkSettingsFile(tmpFile(docker(), "settings_docker.toml"), deps);
+    assert.deepEqual(r.problems.map(formatProblem), []);
   });
-  test("settings.toml: Oso secondary authorization is refused, not silently dropped", () => {
-    const r = checkSettingsFile(path.join(REF, "settings.toml"), deps).problems.map(formatProblem);
-    assert.ok(r.some((p) => p.startsWith("[security].secondary_auth: expected absent")), r.join("\n"));
+  test("an nShield-shaped file: exactly the empty credentials of the first store, each naming key, expected and got", () => {
+    const r = checkSettingsFile(tmpFile(nshieldShapedSettings(), "settings_nshield.toml"), deps);
+    for (const p of r.problems) assert.ok(p.path && p.expected && p.got, JSON.stringify(p));
+    assert.deepEqual(r.problems.map(formatProblem), NSHIELD_SAMPLE_PROBLEMS);
+  });
+  test("Oso secondary authorization (as settings.toml can enable) is refused, not silently dropped", () => {
+    const d = docker();
+    d.security.secondary_auth = "Oso";
+    d.security.oso = { polar_file_path: "configuration/oso.polar" };
+    const p = problemsOf(d);
+    assert.ok(p.some((x) => x.startsWith("[security].secondary_auth: expected absent")), p.join("\n"));
   });
   test("the placeholder credentials of the samples are warned about", () => {
-    const r = checkSettingsFile(path.join(REF, "settings_docker.toml"), deps);
-    assert.ok(r.warnings.some((w) => w.includes("placeholder")));
+    const r = checkSettingsFile(tmpFile(docker(), "settings_docker.toml"), deps);
+    assert.deepEqual(
+      r.warnings.filter((w) => w.includes("placeholder")),
+      [
+        "external_key_stores[0].sigv4_access_key_id: the reference sample's placeholder; run `xksctl creds generate` before production use",
+        "external_key_stores[0].sigv4_secret_access_key: the reference sample's placeholder; run `xksctl creds generate` before production use",
+      ],
+    );
   });
   test("defaults: port_http_ping 80, keepalive off unless set, fleet_size 1", () => {
     const doc = docker();
@@ -131,10 +140,7 @@ describe("extensions", () => {
 
 describe("file mode", () => {
   test("a settings file holding secrets that others can read is warned about", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-mode-"));
-    const f = path.join(dir, "settings.toml");
-    fs.copyFileSync(path.join(REF, "settings_docker.toml"), f);
-    fs.chmodSync(f, 0o644);
+    const f = tmpFile(docker(), "settings.toml", 0o644);
     assert.ok(checkSettingsFile(f, deps).warnings.includes(`${f}: mode 0644 lets other users read the PIN or SigV4 secrets; run chmod 600 ${f}`));
     fs.chmodSync(f, 0o600);
     assert.ok(!checkSettingsFile(f, deps).warnings.some((w) => w.includes("chmod")));
