@@ -87,7 +87,7 @@ export function encryptBody(): string {
 }
 
 function setup(): Env {
-  if (!fs.existsSync(path.join(REPO, "dist", "cli.js"))) throw new Error("dist/cli.js is missing: run `npx tsc -p .` (scripts/bench.sh does)");
+  if (!fs.existsSync(path.join(REPO, "dist", "cli.js"))) throw new Error("dist/cli.js is missing: run `npm run build` (scripts/bench.sh does)");
   const slowhsm = process.env.SLOWHSM_SO ?? execFileSync("bash", [path.join(REPO, "test/fixtures/slowhsm/build.sh")], { encoding: "utf8" }).trim();
   fs.mkdirSync(OUT_DIR, { recursive: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-bench-"));

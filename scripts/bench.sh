@@ -14,8 +14,8 @@ if ! command -v softhsm2-util >/dev/null 2>&1; then
   exit 127
 fi
 
-echo "bench: building dist/ (npx tsc -p .)" >&2
-npx tsc -p .
+echo "bench: building dist/ (npm run build)" >&2
+npm run build --silent
 echo "bench: building the slowhsm shim" >&2
 SLOWHSM_SO="$(bash test/fixtures/slowhsm/build.sh)"
 export SLOWHSM_SO

@@ -40,7 +40,7 @@ export const ERROR_CATALOGUE = {
     remedy: "Check the token exists (`xksctl hsm status`); set [pkcs11] token_label to choose one.",
   },
   XKS_HSM_LOGIN: { exitCode: 1, remedy: "Check [pkcs11] user_pin (or its pin file / variable) is the token's user PIN." },
-  XKS_HSM_OPERATION: { exitCode: 1, remedy: "Check the HSM and its logs; `xksctl doctor` runs every check." },
+  XKS_HSM_OPERATION: { exitCode: 1, remedy: "Check the HSM and its logs; `xksctl hsm status` and `xksctl keys test <key-id>` show which step fails." },
   XKS_KEY_INVALID_ID: {
     exitCode: 1,
     remedy: "Use 1-128 characters from A-Z a-z 0-9 - . _ (and not `.` or `..`).",

@@ -3,13 +3,13 @@
  * Every placeholder must be given; values are TOML-encoded here (strings as basic strings).
  */
 import fs from "node:fs";
-import { fileURLToPath } from "node:url";
+import { packagePath } from "../platform/package-root.js";
 
 /** Values for the template, by placeholder name. */
 export type TemplateValues = Record<string, string | number | boolean | string[]>;
 
 /** The template shipped with xksctl. */
-export const SETTINGS_TEMPLATE = fileURLToPath(new URL("../../templates/settings.toml", import.meta.url));
+export const SETTINGS_TEMPLATE = packagePath("templates", "settings.toml");
 
 /** TOML encoding of a value (JSON string escapes are valid TOML basic-string escapes). */
 function tomlValue(v: string | number | boolean | string[]): string {

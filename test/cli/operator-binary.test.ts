@@ -1,6 +1,6 @@
 /**
  * The operator verbs through the real binary (`node bin/xksctl.cjs`, dist/ built by
- * `npx tsc -p .`) in a subprocess, with the nShield stand-ins first on PATH: what an admin runs
+ * `npm run build`) in a subprocess, with the nShield stand-ins first on PATH: what an admin runs
  * before `serve` (keys create, creds generate) leaves settings that loadSettings() accepts.
  */
 import assert from "node:assert/strict";
@@ -19,10 +19,10 @@ let file: string;
 
 /** Builds dist/ when it is missing or older than the sources of the verbs under test. */
 function ensureBuilt(): void {
-  const out = path.join(ROOT, "dist/commands/keys-create.js");
-  const newest = ["src/commands/keys-create.ts", "src/hsm/exec.ts", "src/config/creds.ts"].map((f) => fs.statSync(path.join(ROOT, f)).mtimeMs);
+  const out = path.join(ROOT, "dist/cli.js");
+  const newest = ["src/commands/keys-create.ts", "src/platform/exec.ts", "src/workflows/credentials.ts"].map((f) => fs.statSync(path.join(ROOT, f)).mtimeMs);
   if (!fs.existsSync(out) || fs.statSync(out).mtimeMs < Math.max(...newest)) {
-    execFileSync("npx", ["tsc", "-p", "."], { cwd: ROOT, stdio: "ignore" });
+    execFileSync("node", ["scripts/build.mjs"], { cwd: ROOT, stdio: "ignore" });
   }
 }
 
