@@ -3,11 +3,10 @@
  * src/commands/index.ts into a commander command, runs it, and renders errors in one place.
  */
 import { Command, CommanderError } from "commander";
-import { COMMANDS } from "./commands/index.js";
+import { COMMANDS, GROUPS } from "./commands/index.js";
 import type { CommandDef } from "./commands/define.js";
 import type { Context } from "./context.js";
 import { nonInteractivePrompts, terminalPrompts } from "./ui/dialogs.js";
-import { renderError } from "./ui/output.js";
 
 import { VERSION } from "./version.js";
 
@@ -33,7 +32,7 @@ function attach(program: Command, def: CommandDef<Record<string, unknown>>, ctx:
   const words = def.name.split(" ");
   let parent = program;
   for (const w of words.slice(0, -1)) {
-    parent = parent.commands.find((c) => c.name() === w) ?? parent.command(w).description(`${w} commands`).exitOverride();
+    parent = parent.commands.find((c) => c.name() === w) ?? parent.command(w).description(groupDescription(w)).exitOverride();
   }
   const cmd = parent.command(words.at(-1)! + (def.args ? ` ${def.args}` : "")).description(def.description).exitOverride();
   for (const o of def.options) cmd.option(o.flags, o.description, o.default as string | boolean | undefined);
@@ -43,6 +42,12 @@ function attach(program: Command, def: CommandDef<Record<string, unknown>>, ctx:
     const args = all.slice(0, -2).map(String);
     setExit(await def.run(opts, args, ctx));
   });
+}
+
+function groupDescription(group: string): string {
+  const d = GROUPS[group];
+  if (!d) throw new Error(`command group ${group} has no description in src/commands/index.ts GROUPS`);
+  return d;
 }
 
 /** Runs the CLI with argv (without node and script); resolves to the exit code. */
@@ -59,6 +64,7 @@ export async function runCli(argv: string[], ctx: Context): Promise<number> {
       if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return 0;
       return err.exitCode === 0 ? 0 : 2;
     }
+    const { renderError } = await import("./ui/output.js");
     return renderError(err, ctx.stderr, { json, debug });
   }
 }

@@ -2,7 +2,6 @@
  * The side effects a command may use. Commands receive a Context and never reach for
  * process.env, the clock, prompts or child processes directly, so tests can swap each one.
  */
-import type { Prompts } from "./ui/dialogs.js";
 
 /** Writes text to a stream (stdout or stderr). */
 export interface Out {
@@ -21,4 +20,19 @@ export interface Context {
   prompts: Prompts;
   /** Whether stdin/stdout are a terminal (colours, prompts). */
   interactive: boolean;
+}
+
+/** A question asked of the admin. `flag` names the option that answers it non-interactively. */
+export interface Question<T> {
+  message: string;
+  flag: string;
+  fallback?: T;
+}
+
+/** The prompt operations commands use. */
+export interface Prompts {
+  input(q: Question<string>): Promise<string>;
+  password(q: Question<string>): Promise<string>;
+  confirm(q: Question<boolean>): Promise<boolean>;
+  select<T extends string>(q: Question<T> & { choices: readonly T[] }): Promise<T>;
 }

@@ -1,9 +1,6 @@
 /** `xksctl aws`: prints the AWS CLI commands and key policy for the XKS key store. */
 import { CONFIG_OPTION, JSON_OPTION, STORE_OPTION, defineCommand } from "./define.js";
-import { awsStepsScript, renderAwsSteps } from "../config/aws-steps.js";
-import { locateSettings } from "../config/load.js";
 import { XksctlError } from "../errors.js";
-import { printJson } from "../ui/output.js";
 
 type Opts = {
   endpoint?: string;
@@ -40,6 +37,9 @@ export const awsCommand = defineCommand<Opts>({
     "xksctl aws --endpoint https://xks.example.com:8443 --key-admin-arn arn:aws:iam::111122223333:user/alice --key-id xks-key-1 --json",
   ],
   async run(opts, _args, ctx) {
+    const { awsStepsScript, renderAwsSteps } = await import("../workflows/aws-steps.js");
+    const { locateSettings } = await import("../config/load.js");
+    const { printJson } = await import("../ui/output.js");
     if (!opts.endpoint) throw new XksctlError("XKS_USAGE", "--endpoint https://host[:port] is required");
     if (!opts.keyAdminArn) throw new XksctlError("XKS_USAGE", "--key-admin-arn is required (it goes into the key policy)");
     const { file } = locateSettings(opts.config, ctx.env, ctx.cwd);

@@ -1,9 +1,7 @@
 /** `xksctl config cknfastrc`: sets the nShield PKCS#11 variables a protection method needs. */
 import path from "node:path";
 import { JSON_OPTION, defineCommand } from "./define.js";
-import { defaultCknfastrcPath, updateCknfastrc } from "../config/cknfastrc.js";
 import { XksctlError } from "../errors.js";
-import { printJson } from "../ui/output.js";
 
 /** The `config cknfastrc` command definition. */
 export const configCknfastrcCommand = defineCommand<{ protection?: string; file?: string; dryRun?: boolean; json?: boolean }>({
@@ -21,6 +19,9 @@ export const configCknfastrcCommand = defineCommand<{ protection?: string; file?
     "xksctl config cknfastrc --protection module --file ./cknfastrc --json",
   ],
   async run(opts, _args, ctx) {
+    const { defaultCknfastrcPath } = await import("../config/cknfastrc.js");
+    const { updateCknfastrc } = await import("../workflows/cknfastrc.js");
+    const { printJson } = await import("../ui/output.js");
     if (opts.protection !== "module" && opts.protection !== "ocs") {
       throw new XksctlError("XKS_USAGE", `--protection must be module or ocs, got ${JSON.stringify(opts.protection ?? null)}`);
     }

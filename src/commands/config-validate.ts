@@ -1,7 +1,5 @@
 /** `xksctl config validate`: checks a settings file and lists every problem. */
 import { CONFIG_OPTION, JSON_OPTION, defineCommand } from "./define.js";
-import { checkSettingsFile, defaultValidateDeps, formatProblem, locateSettings } from "../config/load.js";
-import { printJson } from "../ui/output.js";
 
 export const configValidateCommand = defineCommand<{ config?: string; json?: boolean }>({
   name: "config validate",
@@ -9,6 +7,8 @@ export const configValidateCommand = defineCommand<{ config?: string; json?: boo
   options: [CONFIG_OPTION, JSON_OPTION],
   examples: ["xksctl config validate --config /etc/xksctl/settings.toml", "xksctl config validate --json"],
   async run(opts, _args, ctx) {
+    const { checkSettingsFile, defaultValidateDeps, formatProblem, locateSettings } = await import("../config/load.js");
+    const { printJson } = await import("../ui/output.js");
     const { file, source } = locateSettings(opts.config, ctx.env, ctx.cwd);
     const result = checkSettingsFile(file, defaultValidateDeps(ctx.env));
     const valid = result.problems.length === 0;

@@ -1,9 +1,5 @@
 /** `xksctl creds generate`: a new SigV4 credential for a key store, shown once. */
 import { CONFIG_OPTION, JSON_OPTION, STORE_OPTION, defineCommand } from "./define.js";
-import { generateCredentials } from "../config/creds.js";
-import { locateSettings } from "../config/load.js";
-import { operatorDeps } from "../hsm/deps.js";
-import { printJson } from "../ui/output.js";
 
 /** The `creds generate` command definition. */
 export const credsGenerateCommand = defineCommand<{ store?: string; consoleJson?: string; config?: string; json?: boolean }>({
@@ -21,6 +17,10 @@ export const credsGenerateCommand = defineCommand<{ store?: string; consoleJson?
     "xksctl creds generate --config /etc/xksctl/settings.toml --json",
   ],
   async run(opts, _args, ctx) {
+    const { generateCredentials } = await import("../workflows/credentials.js");
+    const { locateSettings } = await import("../config/load.js");
+    const { operatorDeps } = await import("../workflows/deps.js");
+    const { printJson } = await import("../ui/output.js");
     const { file } = locateSettings(opts.config, ctx.env, ctx.cwd);
     const r = generateCredentials({
       settingsFile: file,

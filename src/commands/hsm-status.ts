@@ -1,10 +1,9 @@
 /** `xksctl hsm status`: hardserver, Security World, modules, protection methods, keys, card sets. */
 import { JSON_OPTION, defineCommand } from "./define.js";
-import { operatorDeps } from "../hsm/deps.js";
-import { readHsmStatus, type HsmStatus } from "../hsm/nfast/status.js";
-import { formatTable, printJson } from "../ui/output.js";
+import type { HsmStatus } from "../hsm/nfast/status.js";
+import type { formatTable as FormatTable } from "../ui/output.js";
 
-function render(s: HsmStatus): string {
+function render(s: HsmStatus, formatTable: typeof FormatTable): string {
   const out: string[] = [];
   out.push(`Hardserver   ${s.hardserver.mode}, flags ${s.hardserver.replyFlags}${s.hardserver.version ? `, version ${s.hardserver.version}` : ""}`);
   out.push(`World        ${s.world.usable && s.world.initialised ? "usable" : "NOT usable"} (state ${s.world.state})`);
@@ -35,12 +34,15 @@ export const hsmStatusCommand = defineCommand<{ json?: boolean }>({
   options: [JSON_OPTION],
   examples: ["xksctl hsm status", "xksctl hsm status --json | jq .world"],
   async run(opts, _args, ctx) {
+    const { operatorDeps } = await import("../workflows/deps.js");
+    const { readHsmStatus } = await import("../hsm/nfast/status.js");
+    const { formatTable, printJson } = await import("../ui/output.js");
     const status = await readHsmStatus(operatorDeps(ctx).exec);
     if (opts.json) {
       printJson(ctx.stdout, status);
       return status.usable ? 0 : 1;
     }
-    ctx.stdout.write(render(status));
+    ctx.stdout.write(render(status, formatTable));
     for (const w of status.warnings) ctx.stderr.write(`warning: ${w}\n`);
     if (status.usable) ctx.stdout.write("✔ The HSM is usable for XKS keys.\n");
     for (const p of status.problems) ctx.stdout.write(`✖ ${p.message}\n→ ${p.remedy}\n`);

@@ -25,3 +25,12 @@ export const COMMANDS = [
   ocsCreateCommand,
   serveCommand,
 ] as readonly CommandDef<never>[];
+
+/** What each command group is for, shown by `xksctl --help` and `xksctl <group> --help`. */
+export const GROUPS: Readonly<Record<string, string>> = {
+  config: "check the settings file and set up the nShield PKCS#11 library (cknfastrc)",
+  creds: "SigV4 credentials that AWS KMS signs its requests with",
+  hsm: "the nShield HSM as xksctl sees it: hardserver, Security World, modules, card sets",
+  keys: "AES-256 keys for XKS in the HSM: create, list, test",
+  ocs: "nShield Operator Card Sets that can protect XKS keys",
+};

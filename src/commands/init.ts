@@ -2,9 +2,7 @@
 import crypto from "node:crypto";
 import { defineCommand } from "./define.js";
 import { XksctlError } from "../errors.js";
-import { createExec } from "../hsm/exec.js";
-import { exampleCurl, initSoftHsm } from "../config/init-softhsm.js";
-import { printJson } from "../ui/output.js";
+import { parsePort } from "../rules.js";
 
 interface InitOptions {
   hsm: string;
@@ -17,12 +15,6 @@ interface InitOptions {
   tokenLabel: string;
   force?: boolean;
   json?: boolean;
-}
-
-function port(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new XksctlError("XKS_USAGE", `${flag} must be a port number 1-65535, got ${JSON.stringify(v)}`);
-  return n;
 }
 
 export const initCommand = defineCommand<InitOptions>({
@@ -42,6 +34,9 @@ export const initCommand = defineCommand<InitOptions>({
   ],
   examples: ["xksctl init", "xksctl init --dir .xksctl --port 8443 --key-id demo-key", "xksctl init --force --prefix /bank/xks"],
   async run(opts, _args, ctx) {
+    const { createExec } = await import("../platform/exec.js");
+    const { exampleCurl, initSoftHsm } = await import("../workflows/init-softhsm.js");
+    const { printJson } = await import("../ui/output.js");
     if (opts.hsm !== "softhsm") {
       throw new XksctlError("XKS_USAGE", `--hsm ${opts.hsm} is not automated by init`, {
         remedy: "For nShield: `xksctl keys create`, `xksctl creds generate` and `xksctl config cknfastrc` (docs/nshield.md).",
@@ -51,11 +46,11 @@ export const initCommand = defineCommand<InitOptions>({
     const portText = opts.port ?? (await ask.input({ message: "Port for the XKS API (HTTPS)", flag: "--port", fallback: "8443" }));
     const keyId = opts.keyId ?? (await ask.input({ message: "External key id (AES-256 key label)", flag: "--key-id", fallback: "demo-key" }));
     const prefix = opts.prefix ?? (await ask.input({ message: 'URI path prefix ("" for none)', flag: "--prefix", fallback: "" }));
-    const p = port(portText, "--port");
+    const p = parsePort(portText, "--port");
     const r = await initSoftHsm({
       dir: opts.dir,
       port: p,
-      pingPort: opts.pingPort ? port(opts.pingPort, "--ping-port") : p + 1,
+      pingPort: opts.pingPort ? parsePort(opts.pingPort, "--ping-port") : p + 1,
       keyId,
       prefix,
       region: opts.region,

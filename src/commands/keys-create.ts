@@ -1,11 +1,6 @@
 /** `xksctl keys create`: an AES-256 key in the nShield Security World, listed in a key store. */
 import { CONFIG_OPTION, JSON_OPTION, STORE_OPTION, defineCommand } from "./define.js";
-import { locateSettings } from "../config/load.js";
 import { XksctlError } from "../errors.js";
-import { operatorDeps } from "../hsm/deps.js";
-import { createXksKey } from "../hsm/keys/create.js";
-import { printJson } from "../ui/output.js";
-import { parseSmallInt } from "../ui/option-values.js";
 
 type Opts = { protect?: string; cardset?: string; slot?: string; store?: string; config?: string; json?: boolean };
 
@@ -28,6 +23,11 @@ export const keysCreateCommand = defineCommand<Opts>({
     "xksctl keys create xks-key-2 --protect module --config /etc/xksctl/settings.toml --json",
   ],
   async run(opts, args, ctx) {
+    const { locateSettings } = await import("../config/load.js");
+    const { operatorDeps } = await import("../workflows/deps.js");
+    const { createXksKey } = await import("../workflows/create-key.js");
+    const { printJson } = await import("../ui/output.js");
+    const { parseSmallInt } = await import("../ui/option-values.js");
     const keyId = args[0] ?? "";
     if (!opts.protect) throw new XksctlError("XKS_USAGE", "--protect module|ocs is required");
     const protect = opts.protect as "module" | "ocs";

@@ -1,9 +1,5 @@
 /** `xksctl keys list`: keys from nfkminfo, the PKCS#11 token and the settings, merged. */
 import { CONFIG_OPTION, JSON_OPTION, defineCommand } from "./define.js";
-import { defaultValidateDeps, loadSettings } from "../config/load.js";
-import { operatorDeps } from "../hsm/deps.js";
-import { listXksKeys } from "../hsm/keys/list.js";
-import { formatTable, printJson } from "../ui/output.js";
 
 /** The `keys list` command definition. */
 export const keysListCommand = defineCommand<{ config?: string; json?: boolean }>({
@@ -12,6 +8,10 @@ export const keysListCommand = defineCommand<{ config?: string; json?: boolean }
   options: [CONFIG_OPTION, JSON_OPTION],
   examples: ["xksctl keys list", "xksctl keys list --config /etc/xksctl/settings.toml --json"],
   async run(opts, _args, ctx) {
+    const { defaultValidateDeps, loadSettings } = await import("../config/load.js");
+    const { operatorDeps } = await import("../workflows/deps.js");
+    const { listXksKeys } = await import("../workflows/list-keys.js");
+    const { formatTable, printJson } = await import("../ui/output.js");
     const { settings, warnings: settingsWarnings } = loadSettings(opts.config, defaultValidateDeps(ctx.env), ctx.cwd);
     const deps = operatorDeps(ctx);
     const { rows, warnings } = await listXksKeys(deps.exec, deps.openHsm, settings);

@@ -1,10 +1,6 @@
 /** `xksctl keys test`: an AES-GCM encrypt/decrypt round trip with one key, in the HSM. */
 import { CONFIG_OPTION, JSON_OPTION, defineCommand } from "./define.js";
-import { defaultValidateDeps, loadSettings } from "../config/load.js";
-import { operatorDeps } from "../hsm/deps.js";
-import { assertKeyId } from "../hsm/keys/key-id.js";
-import { roundTripKey } from "../hsm/keys/round-trip.js";
-import { printJson } from "../ui/output.js";
+import { assertKeyId } from "../rules.js";
 
 /** The `keys test` command definition. */
 export const keysTestCommand = defineCommand<{ config?: string; json?: boolean }>({
@@ -14,22 +10,14 @@ export const keysTestCommand = defineCommand<{ config?: string; json?: boolean }
   options: [CONFIG_OPTION, JSON_OPTION],
   examples: ["xksctl keys test xks-key-1", "xksctl keys test xks-key-1 --config /etc/xksctl/settings.toml --json"],
   async run(opts, args, ctx) {
+    const { defaultValidateDeps, loadSettings } = await import("../config/load.js");
+    const { operatorDeps } = await import("../workflows/deps.js");
+    const { testKey } = await import("../workflows/test-key.js");
+    const { printJson } = await import("../ui/output.js");
     const keyId = args[0] ?? "";
     assertKeyId(keyId);
     const { settings } = loadSettings(opts.config, defaultValidateDeps(ctx.env), ctx.cwd);
-    const deps = operatorDeps(ctx);
-    const hsm = await deps.openHsm(settings);
-    let r;
-    try {
-      r = await roundTripKey(hsm, keyId, deps.randomBytes, ctx.now);
-    } finally {
-      await hsm.close();
-    }
-    const stores = settings.external_key_stores.filter((s) => s.xks_key_id_set.includes(keyId)).map((s) => s.uri_path_prefix);
-    const problems: string[] = [];
-    if (r.keySpec !== "AES_256") problems.push(`the key is ${r.keySpec}; XKS needs AES_256`);
-    if (stores.length === 0) problems.push("no key store lists it (xks_key_id_set); KMS cannot use it yet");
-    const ok = r.keySpec === "AES_256";
+    const { result: r, stores, problems, ok } = await testKey(operatorDeps(ctx), settings, keyId, ctx.now);
     if (opts.json) {
       printJson(ctx.stdout, { ...r, roundTrip: "ok", stores, usableForXks: ok && stores.length > 0, problems });
       return ok ? 0 : 1;

@@ -1,14 +1,6 @@
 /** `xksctl ocs create`: creates an Operator Card Set with createocs on the admin's terminal. */
 import { defineCommand } from "./define.js";
 import { XksctlError } from "../errors.js";
-import { operatorDeps } from "../hsm/deps.js";
-import { CARDSET_NAME_RE, createOcs, parseQuorum } from "../hsm/nfast/createocs.js";
-import { readWorld } from "../hsm/nfast/nfkminfo.js";
-import { requireUsableWorld } from "../hsm/nfast/status.js";
-import { parseSmallInt } from "../ui/option-values.js";
-
-/** Operators swap cards and type passphrases: allow half an hour. */
-const CREATEOCS_TIMEOUT_MS = 30 * 60_000;
 
 /** The `ocs create` command definition. */
 export const ocsCreateCommand = defineCommand<{ name?: string; quorum?: string; slot?: string; module?: string; persistent?: boolean }>({
@@ -23,6 +15,10 @@ export const ocsCreateCommand = defineCommand<{ name?: string; quorum?: string; 
   ],
   examples: ["xksctl ocs create --name xksocs --quorum 1/1", "xksctl ocs create --name xksocs --quorum 2/3 --slot 0 --persistent"],
   async run(opts, _args, ctx) {
+    const { operatorDeps } = await import("../workflows/deps.js");
+    const { CARDSET_NAME_RE, parseQuorum } = await import("../hsm/nfast/createocs.js");
+    const { createCardSet } = await import("../workflows/create-ocs.js");
+    const { parseSmallInt } = await import("../ui/option-values.js");
     if (!opts.name) throw new XksctlError("XKS_USAGE", "--name is required");
     if (!CARDSET_NAME_RE.test(opts.name)) {
       throw new XksctlError("XKS_USAGE", `--name must be 1-64 of A-Z a-z 0-9 _ . - starting with a letter or digit, got ${JSON.stringify(opts.name)}`);
@@ -37,9 +33,10 @@ export const ocsCreateCommand = defineCommand<{ name?: string; quorum?: string; 
       });
     }
     const { exec } = operatorDeps(ctx);
-    requireUsableWorld(await readWorld(exec));
-    ctx.stderr.write(`Running createocs for card set ${opts.name} (${k}/${n}); follow its prompts. xksctl does not see or log what you type.\n`);
-    await createOcs(exec, { name: opts.name, k, n, module, ...(slot !== undefined ? { slot } : {}), persistent: Boolean(opts.persistent) }, { stdio: "inherit", timeoutMs: CREATEOCS_TIMEOUT_MS });
+    const name = opts.name;
+    await createCardSet(exec, { name, k, n, module, ...(slot !== undefined ? { slot } : {}), persistent: Boolean(opts.persistent) }, () =>
+      ctx.stderr.write(`Running createocs for card set ${name} (${k}/${n}); follow its prompts. xksctl does not see or log what you type.\n`),
+    );
     ctx.stdout.write(`✔ Card set ${opts.name} (${k}/${n}) created.\n`);
     ctx.stdout.write(`Next: xksctl config cknfastrc --protection ocs, then xksctl keys create <key-id> --protect ocs --cardset ${opts.name}\n`);
     return 0;

@@ -1,8 +1,7 @@
 /** `xksctl serve`: runs the XKS proxy until SIGTERM/SIGINT; SIGHUP reloads the settings file. */
 import { CONFIG_OPTION, defineCommand } from "./define.js";
-import { loadSettings, defaultValidateDeps } from "../config/load.js";
-import { startProxy } from "../proxy/start.js";
 import { XksctlError } from "../errors.js";
+import { parsePort } from "../rules.js";
 
 export const serveCommand = defineCommand<{ config?: string; port?: string; pingPort?: string; pkcs11Calls: string }>({
   name: "serve",
@@ -19,15 +18,17 @@ export const serveCommand = defineCommand<{ config?: string; port?: string; ping
     "xksctl serve --config .xksctl/settings.toml --port 8443",
   ],
   async run(opts, _args, ctx) {
+    const { loadSettings, defaultValidateDeps } = await import("../config/load.js");
+    const { serve } = await import("../workflows/serve.js");
     if (opts.pkcs11Calls !== "async" && opts.pkcs11Calls !== "sync") {
       throw new XksctlError("XKS_USAGE", `--pkcs11-calls must be async or sync, got ${JSON.stringify(opts.pkcs11Calls)}`);
     }
     const deps = defaultValidateDeps(ctx.env);
     const { settings, warnings } = loadSettings(opts.config, deps, ctx.cwd);
     for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
-    const proxy = await startProxy(settings, {
-      port: opts.port === undefined ? undefined : parsePort(opts.port, "--port"),
-      pingPort: opts.pingPort === undefined ? undefined : parsePort(opts.pingPort, "--ping-port"),
+    const proxy = await serve(settings, {
+      port: opts.port === undefined ? undefined : parsePort(opts.port, "--port", { allowZero: true }),
+      pingPort: opts.pingPort === undefined ? undefined : parsePort(opts.pingPort, "--ping-port", { allowZero: true }),
       reloadSettings: () => loadSettings(settings.file, deps).settings,
       callMode: opts.pkcs11Calls,
       stdout: ctx.stdout,
@@ -37,11 +38,3 @@ export const serveCommand = defineCommand<{ config?: string; port?: string; ping
     return 0;
   },
 });
-
-function parsePort(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) {
-    throw new XksctlError("XKS_USAGE", `${flag} must be a port number 0-65535, got ${JSON.stringify(v)}`);
-  }
-  return n;
-}

@@ -42,15 +42,6 @@ const uint = { kind: "int", min: 0, max: 2 ** 31 - 1 } as const;
 const bool = { kind: "bool" } as const;
 const str = { kind: "string" } as const;
 
-/** KMS XksProxyAuthenticationCredential.AccessKeyId: 20-30 of A-Z2-7. */
-export const ACCESS_KEY_ID_RE = /^[A-Z2-7]{20,30}$/;
-/** KMS RawSecretAccessKey: 43-64 of a-zA-Z0-9/+=. */
-export const SECRET_RE = /^[a-zA-Z0-9/+=]{43,64}$/;
-/** XKS externalKeyId: at most 128 of A-Za-z0-9-._ (spec §3). */
-export const KEY_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
-/** KMS XksProxyUriPath pattern (CreateCustomKeyStore API), applied to prefix + "/kms/xks/v1". */
-export const URI_PATH_RE = /^(\/[a-zA-Z0-9/_-]+\/kms\/xks\/v\d{1,2})$|^(\/kms\/xks\/v\d{1,2})$/;
-
 /** Every table of the settings file, in file order. */
 export const SCHEMA: readonly TableSpec[] = [
   {

@@ -4,7 +4,7 @@
  * with a backup (mode and owner preserved).
  */
 import { XksctlError } from "../errors.js";
-import { writeFileAtomic, type AtomicWriteResult } from "./atomic-write.js";
+import { writeFileAtomic, type AtomicWriteResult } from "../platform/atomic-write.js";
 import { formatProblem, type SettingsDocument } from "./load.js";
 import { applySettingsEdits, type SettingsEdit } from "./settings-edit.js";
 import { validateSettings, type ValidateDeps } from "./validate.js";

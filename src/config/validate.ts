@@ -4,7 +4,8 @@
  */
 import { isIP } from "node:net";
 import path from "node:path";
-import { ACCESS_KEY_ID_RE, KEY_ID_RE, SCHEMA, SECRET_RE, URI_PATH_RE, type FieldSpec, type TableSpec } from "./schema.js";
+import { ACCESS_KEY_ID_RE, KEY_ID_RULE, SECRET_RE, URI_PREFIX_RULE, isValidUriPrefix, keyIdProblem } from "../rules.js";
+import { SCHEMA, type FieldSpec, type TableSpec } from "./schema.js";
 import type { Credential, KeyStoreSettings, Settings } from "./types.js";
 
 /** One thing wrong with the file. */
@@ -220,14 +221,7 @@ function checkKeyStores(
     const t = checkTable(spec, raw, at, problems, warnings);
     const prefix = t.uri_path_prefix;
     if (typeof prefix === "string") {
-      const uriPath = `${prefix}/kms/xks/v1`;
-      if (prefix !== "" && (!URI_PATH_RE.test(uriPath) || uriPath.length > 128 || prefix.endsWith("/") || prefix.includes("//"))) {
-        problems.push({
-          path: `${at}.uri_path_prefix`,
-          expected: '"" or a path like "/a/b" of a-z A-Z 0-9 / - _ (no trailing or double slash; prefix + "/kms/xks/v1" at most 128)',
-          got: describe(prefix),
-        });
-      }
+      if (!isValidUriPrefix(prefix)) problems.push({ path: `${at}.uri_path_prefix`, expected: URI_PREFIX_RULE, got: describe(prefix) });
       const seen = prefixes.get(prefix);
       if (seen !== undefined) {
         problems.push({ path: `${at}.uri_path_prefix`, expected: `a prefix unique among key stores`, got: `${JSON.stringify(prefix)}, also used by external_key_stores[${seen}]` });
@@ -235,9 +229,7 @@ function checkKeyStores(
     }
     const keyIds = (t.xks_key_id_set as string[] | undefined) ?? [];
     keyIds.forEach((k, j) => {
-      if (!KEY_ID_RE.test(k) || k === "." || k === "..") {
-        problems.push({ path: `${at}.xks_key_id_set[${j}]`, expected: "1-128 characters of A-Z a-z 0-9 - . _ (not . or ..)", got: describe(k) });
-      }
+      if (keyIdProblem(k) !== null) problems.push({ path: `${at}.xks_key_id_set[${j}]`, expected: KEY_ID_RULE, got: describe(k) });
     });
     for (const d of (t.disabled_xks_key_ids as string[] | undefined) ?? []) {
       if (!keyIds.includes(d)) warnings.push(`${at}.disabled_xks_key_ids: ${JSON.stringify(d)} is not in xks_key_id_set`);

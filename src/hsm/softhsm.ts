@@ -5,8 +5,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { Exec } from "./exec.js";
-import { toolFailure } from "./exec.js";
+import type { Exec } from "../platform/exec.js";
+import { toolFailure } from "../platform/exec.js";
 
 /** The Debian path of the SoftHSM2 PKCS#11 library. */
 export const SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so";

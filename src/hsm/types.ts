@@ -1,7 +1,11 @@
 /**
- * The HSM as the proxy and the operator verbs see it. The only production implementation is
+ * The HSM as the proxy and the operator verbs see it: the interface, its data types and the one
+ * error type it throws. The proxy reaches the HSM only through this file. The only production implementation is
  * PKCS#11 (src/hsm/pkcs11/); tests run it against a real SoftHSM token.
  */
+
+/** How the long PKCS#11 calls are made (sync: on the event loop, for benchmarks only). */
+export type CallMode = "async" | "sync";
 
 /** What GetKeyMetadata reports about a key (reference derivation, reference-proxy.md §8). */
 export interface KeyInfo {
@@ -40,4 +44,39 @@ export interface Hsm {
   /** Encrypt/decrypt round trip with a session key no KMS key uses; throws on failure. */
   selfTest(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What a failed HSM operation means for the request (mapped to an XKS errorName by src/proxy/errors.ts). */
+export type HsmErrorKind =
+  | "invalid-ciphertext" // GCM tag/ciphertext check failed (decrypt only)
+  | "key-usage" // key does not allow the operation
+  | "key-not-found" // no key with that label
+  | "invalid-state" // key or token disabled / locked
+  | "validation" // the HSM refused a parameter
+  | "throttled" // no session free in time
+  | "timeout" // the HSM did not answer in time
+  | "internal"; // everything else
+
+/** What the HSM layer does with the session after a failure. */
+export type SessionFate = "keep" | "drop" | "reset";
+
+const BRAND = Symbol.for("xksctl.hsm-error");
+
+/** A failed HSM operation. `message` is safe to log (no key material, no PIN), never sent to KMS. */
+export class HsmError extends Error {
+  readonly [BRAND] = true;
+  constructor(
+    readonly kind: HsmErrorKind,
+    message: string,
+    readonly ckr?: number,
+    readonly fate: SessionFate = "keep",
+  ) {
+    super(message);
+    this.name = "HsmError";
+  }
+}
+
+/** True for an HsmError (brand check, not instanceof). */
+export function isHsmError(err: unknown): err is HsmError {
+  return typeof err === "object" && err !== null && (err as Record<symbol, unknown>)[BRAND] === true;
 }

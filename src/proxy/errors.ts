@@ -2,8 +2,7 @@
  * The XKS error table (xks-api.md §7) and the one function that turns anything thrown while
  * serving a request into a status and a single-line JSON body. Handlers only throw.
  */
-import { isHsmError } from "../hsm/pkcs11/hsm-error.js";
-import type { HsmErrorKind } from "../hsm/pkcs11/ckr.js";
+import { isHsmError, type HsmErrorKind } from "../hsm/types.js";
 
 /** HTTP status of each XKS errorName. */
 export const XKS_ERRORS = {

@@ -3,8 +3,7 @@
  * session key no KMS key uses. The result is cached for 30 s (the spec allows up to 60 s), and
  * concurrent requests share one check in flight.
  */
-import type { Hsm } from "../hsm/types.js";
-import { isHsmError } from "../hsm/pkcs11/hsm-error.js";
+import { isHsmError, type Hsm } from "../hsm/types.js";
 import { VERSION } from "../version.js";
 
 /** The health response body. */

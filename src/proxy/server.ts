@@ -109,7 +109,6 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
   let state = buildState(initial, hsm, health);
   let inFlight = 0;
   let closing = false;
-  const pong = `pong from xksctl v${VERSION}\n`;
 
   const send = (res: AnyResponse, status: number, body: string, extra: Record<string, string> = {}) => {
     if (res.headersSent || res.destroyed) return;
@@ -127,10 +126,7 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     const query = q < 0 ? "" : rawUrl.slice(q + 1);
     const method = req.method ?? "GET";
     if (path === "/ping" && q < 0) {
-      if (method === "GET" || method === "HEAD") {
-        res.writeHead(200, { "content-type": "text/plain", "content-length": String(pong.length) });
-        res.end(method === "HEAD" ? "" : pong);
-      } else send(res, 405, JSON.stringify({ errorName: "ValidationException", errorMessage: "use GET /ping" }), { allow: "GET" });
+      if (!answerPing(method, res)) send(res, 405, JSON.stringify({ errorName: "ValidationException", errorMessage: "use GET /ping" }), { allow: "GET" });
       return;
     }
     const { settings, route: routeOf, handlerDeps } = state;
@@ -252,10 +248,7 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
   const ping =
     pingPort !== initial.server.port
       ? http.createServer((req, res) => {
-          if (req.url === "/ping" && (req.method === "GET" || req.method === "HEAD")) {
-            res.writeHead(200, { "content-type": "text/plain", "content-length": String(pong.length) });
-            res.end(req.method === "HEAD" ? "" : pong);
-          } else {
+          if (req.url !== "/ping" || !answerPing(req.method ?? "GET", res)) {
             const body = JSON.stringify({ errorName: "InvalidUriPathException", errorMessage: "this port serves only GET /ping" });
             res.writeHead(404, { "content-type": "application/json", "content-length": String(body.length) });
             res.end(body);
@@ -302,6 +295,15 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
       await Promise.all([mainClosed, pingClosed]);
     },
   };
+}
+
+/** The /ping answer (main port and ping port): 200 text for GET and HEAD; false for other methods. */
+const PONG = `pong from xksctl v${VERSION}\n`;
+function answerPing(method: string, res: AnyResponse): boolean {
+  if (method !== "GET" && method !== "HEAD") return false;
+  res.writeHead(200, { "content-type": "text/plain", "content-length": String(PONG.length) });
+  res.end(method === "HEAD" ? "" : PONG);
+  return true;
 }
 
 /** Best-effort kmsRequestId from a body that failed later checks, for the log line only. */

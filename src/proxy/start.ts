@@ -1,24 +1,23 @@
 /**
- * Starts the proxy for `serve`: logger, HSM (module loaded and user logged in before listening,
- * so a wrong library path or PIN is a start-up error), listeners, and signal handling:
+ * Starts the proxy for `serve` on an opened HSM (workflows/serve.ts opens it before listening, so
+ * a wrong library path or PIN is a start-up error): listeners, and signal handling:
  * SIGTERM/SIGINT drain in-flight requests and close the HSM sessions; SIGHUP reloads settings.
  */
 import type { Settings } from "../config/types.js";
 import { isXksctlError } from "../errors.js";
-import { openHsm } from "../hsm/pkcs11/open.js";
-import type { CallMode } from "../hsm/pkcs11/pkcs11-hsm.js";
-import { createLogger, hsmEventLogger } from "./log.js";
+import type { Hsm } from "../hsm/types.js";
+import type { Logger } from "./log.js";
 import { createProxyServer } from "./server.js";
 
 /** Options of a started proxy. */
 export interface StartOptions {
+  hsm: Hsm;
+  logger: Logger;
   port?: number;
   pingPort?: number;
   /** Re-reads and validates the settings file (SIGHUP). */
   reloadSettings: () => Settings;
-  stdout: { write(s: string): void };
   now: () => number;
-  callMode?: CallMode;
 }
 
 /** Starts everything; `stopped` resolves after a signal-initiated shutdown. */
@@ -27,8 +26,7 @@ export async function startProxy(loaded: Settings, opts: StartOptions): Promise<
     ...loaded,
     server: { ...loaded.server, port: opts.port ?? loaded.server.port, port_http_ping: opts.pingPort ?? loaded.server.port_http_ping },
   };
-  const logger = createLogger(settings.tracing, opts.stdout);
-  const hsm = await openHsm(settings, { callMode: opts.callMode, onEvent: hsmEventLogger(logger) });
+  const { hsm, logger } = opts;
   const proxy = createProxyServer(settings, { hsm, logger, now: opts.now });
   let bound;
   try {

@@ -2,22 +2,10 @@
  * All prompts go through here. Without a terminal (or under CI) a prompt with a fallback uses it;
  * one without throws XKS_PROMPT_NEEDED naming the option to pass instead.
  */
+import type { Prompts, Question } from "../context.js";
 import { XksctlError } from "../errors.js";
 
-/** A question asked of the admin. `flag` names the option that answers it non-interactively. */
-export interface Question<T> {
-  message: string;
-  flag: string;
-  fallback?: T;
-}
-
-/** The prompt operations commands use. */
-export interface Prompts {
-  input(q: Question<string>): Promise<string>;
-  password(q: Question<string>): Promise<string>;
-  confirm(q: Question<boolean>): Promise<boolean>;
-  select<T extends string>(q: Question<T> & { choices: readonly T[] }): Promise<T>;
-}
+export type { Prompts, Question };
 
 function needed<T>(q: Question<T>): T {
   if (q.fallback !== undefined) return q.fallback;

@@ -6,11 +6,10 @@
  * printed: the commands read it from $XKS_SECRET.
  */
 import { XksctlError } from "../errors.js";
-import { shellQuote } from "../hsm/exec.js";
-import { uriPathOf } from "./creds.js";
-import { ACCESS_KEY_ID_RE, URI_PATH_RE } from "./schema.js";
-import { readSettingsDocument } from "./load.js";
-import { selectStore } from "./stores.js";
+import { shellQuote } from "../platform/exec.js";
+import { ACCESS_KEY_ID_RE, isValidUriPrefix, uriPathOf } from "../rules.js";
+import { readSettingsDocument } from "../config/load.js";
+import { selectStore } from "../config/stores.js";
 
 /** The admin's choices. */
 export interface AwsStepsInput {
@@ -132,7 +131,7 @@ export function renderAwsSteps(input: AwsStepsInput): AwsSteps {
     warnings.push(`[server].region is ${JSON.stringify(server.region)} but the steps use ${region}: the proxy accepts SigV4 from its configured region only`);
   }
   const uriPath = uriPathOf(store.prefix);
-  if (!URI_PATH_RE.test(uriPath)) throw new XksctlError("XKS_CONFIG_INVALID", `uri_path_prefix ${JSON.stringify(store.prefix)} does not give a valid XksProxyUriPath.`);
+  if (!isValidUriPrefix(store.prefix)) throw new XksctlError("XKS_CONFIG_INVALID", `uri_path_prefix ${JSON.stringify(store.prefix)} does not give a valid XksProxyUriPath.`);
   const akid = store.raw.sigv4_access_key_id;
   if (typeof akid !== "string" || !ACCESS_KEY_ID_RE.test(akid) || akid === "BETWEEN2TENAND3TENCHARACTERS") {
     throw new XksctlError("XKS_CONFIG_INVALID", `Key store ${JSON.stringify(store.prefix)} has no usable sigv4_access_key_id.`, {

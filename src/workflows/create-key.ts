@@ -4,17 +4,17 @@
  * xks_key_id_set in the settings file.
  */
 import fs from "node:fs";
-import { defaultCknfastrcPath, parseCknfastrc } from "../../config/cknfastrc.js";
-import { defaultValidateDeps } from "../../config/load.js";
-import { saveSettingsEdits } from "../../config/settings-file.js";
-import { readSettingsDocument } from "../../config/load.js";
-import { selectStore } from "../../config/stores.js";
-import { XksctlError, isXksctlError } from "../../errors.js";
-import type { Exec } from "../exec.js";
-import { generateKey } from "../nfast/generatekey.js";
-import { listNamedKeys, modeNeedsCardForKeyGeneration, readWorld } from "../nfast/nfkminfo.js";
-import { requireUsableWorld } from "../nfast/status.js";
-import { assertKeyId } from "./key-id.js";
+import { defaultCknfastrcPath, parseCknfastrc } from "../config/cknfastrc.js";
+import { defaultValidateDeps } from "../config/load.js";
+import { saveSettingsEdits } from "../config/settings-file.js";
+import { readSettingsDocument } from "../config/load.js";
+import { selectStore } from "../config/stores.js";
+import { XksctlError, isXksctlError } from "../errors.js";
+import type { Exec } from "../platform/exec.js";
+import { generateKey } from "../hsm/nfast/generatekey.js";
+import { listNamedKeys, modeNeedsCardForKeyGeneration, readWorld } from "../hsm/nfast/nfkminfo.js";
+import { requireUsableWorld } from "../hsm/nfast/status.js";
+import { assertKeyId } from "../rules.js";
 
 /** What to create. */
 export interface CreateKeyInput {

@@ -6,9 +6,9 @@
 import crypto from "node:crypto";
 import type { Context } from "../context.js";
 import type { Settings } from "../config/types.js";
-import { createExec, type Exec } from "./exec.js";
-import { openHsm } from "./pkcs11/open.js";
-import type { Hsm } from "./types.js";
+import { createExec, type Exec } from "../platform/exec.js";
+import { openHsm } from "./open-hsm.js";
+import type { Hsm } from "../hsm/types.js";
 
 /** Effects of the operator verbs. */
 export interface OperatorDeps {

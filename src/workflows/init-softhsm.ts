@@ -5,13 +5,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { XksctlError } from "../errors.js";
-import type { Exec } from "../hsm/exec.js";
+import { assertKeyId } from "../rules.js";
+import type { Exec } from "../platform/exec.js";
 import { createAesKey } from "../hsm/pkcs11/create-key.js";
 import { SOFTHSM_MODULE, initSoftHsmToken, writeSoftHsmConf } from "../hsm/softhsm.js";
-import { writeFileAtomic } from "./atomic-write.js";
-import { newCredential } from "./creds.js";
-import { renderSettings } from "./render-settings.js";
-import { KEY_ID_RE } from "./schema.js";
+import { writeFileAtomic } from "../platform/atomic-write.js";
+import { newCredential } from "../config/creds.js";
+import { renderSettings } from "../config/render-settings.js";
 import { createSelfSignedTls } from "./tls-selfsigned.js";
 
 /** Choices for a SoftHSM key store. */
@@ -46,9 +46,7 @@ export interface SoftHsmInitResult {
 
 /** Creates the key store folder; refuses to overwrite an existing one unless `force`. */
 export async function initSoftHsm(input: SoftHsmInitInput): Promise<SoftHsmInitResult> {
-  if (!KEY_ID_RE.test(input.keyId) || input.keyId === "." || input.keyId === "..") {
-    throw new XksctlError("XKS_KEY_INVALID_ID", `Invalid key id ${JSON.stringify(input.keyId)}.`);
-  }
+  assertKeyId(input.keyId);
   const dir = path.resolve(input.dir);
   const settingsFile = path.join(dir, "settings.toml");
   if (fs.existsSync(settingsFile) && !input.force) {

@@ -2,12 +2,13 @@
  * `keys list`: one row per key label, merged from three views: `nfkminfo -l` (name and
  * protection), the PKCS#11 token (type, size, usages) and the settings (which stores list it).
  */
-import { isXksctlError } from "../../errors.js";
-import type { Settings } from "../../config/types.js";
-import type { Exec } from "../exec.js";
-import { listNamedKeys, type NamedKey } from "../nfast/nfkminfo.js";
-import type { Hsm, KeyInfo } from "../types.js";
-import { hsmFailure } from "./round-trip.js";
+import { isXksctlError } from "../errors.js";
+import type { Settings } from "../config/types.js";
+import type { Exec } from "../platform/exec.js";
+import { listNamedKeys, type NamedKey } from "../hsm/nfast/nfkminfo.js";
+import type { Hsm, KeyInfo } from "../hsm/types.js";
+import { XKS_KEY_SPEC, xksKeyProblem } from "../rules.js";
+import { hsmFailure } from "./test-key.js";
 
 /** One merged key. */
 export interface KeyRow {
@@ -30,8 +31,8 @@ export interface KeyRow {
 function reasonFor(row: Omit<KeyRow, "usableForXks" | "reason">, tokenCount: number): string | null {
   if (!row.onToken) return "not on the token";
   if (tokenCount > 1) return `${tokenCount} keys on the token carry this label`;
-  if (!row.aes256) return `key is ${row.keySpec}, XKS needs AES_256`;
-  if (!row.keyUsage.includes("ENCRYPT") || !row.keyUsage.includes("DECRYPT")) return "key does not allow both ENCRYPT and DECRYPT";
+  const keyProblem = xksKeyProblem(row);
+  if (keyProblem) return keyProblem;
   if (row.stores.length === 0) return "not in any store's xks_key_id_set";
   return null;
 }
@@ -54,7 +55,7 @@ export function mergeKeyViews(named: NamedKey[] | null, token: KeyInfo[], settin
       ident: n?.ident ?? null,
       onToken: t !== undefined,
       keySpec: t?.keySpec ?? null,
-      aes256: t?.keySpec === "AES_256",
+      aes256: t?.keySpec === XKS_KEY_SPEC,
       keyUsage: t?.keyUsage ?? [],
       stores: settings.external_key_stores.filter((s) => s.xks_key_id_set.includes(label)).map((s) => s.uri_path_prefix),
     };

@@ -1,8 +1,8 @@
 /** Opens the PKCS#11 HSM described by the settings' [pkcs11] and [hsm_capabilities] tables. */
-import type { Settings } from "../../config/types.js";
-import type { Hsm } from "../types.js";
-import { ivModeOf } from "./gcm.js";
-import { Pkcs11Hsm, type CallMode } from "./pkcs11-hsm.js";
+import type { Settings } from "../config/types.js";
+import type { CallMode, Hsm } from "../hsm/types.js";
+import { ivModeOf } from "../hsm/pkcs11/gcm.js";
+import { Pkcs11Hsm } from "../hsm/pkcs11/pkcs11-hsm.js";
 
 /** Exports [pkcs11_logger] keys as environment variables (an existing variable wins), as the reference does. */
 export function exportLoggerEnv(settings: Settings, env: NodeJS.ProcessEnv = process.env): void {

@@ -4,7 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { toolFailure, type Exec } from "../hsm/exec.js";
+import { toolFailure, type Exec } from "../platform/exec.js";
 
 /** Creates `<dir>/cert.pem` and `<dir>/key.pem` (0600) for the given DNS names and IPs. */
 export async function createSelfSignedTls(exec: Exec, dir: string, dnsNames: string[], ips: string[]): Promise<{ cert: string; key: string }> {

@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { defaultValidateDeps, loadSettings } from "../../src/config/load.js";
-import { ACCESS_KEY_ID_RE, SECRET_RE } from "../../src/config/schema.js";
+import { ACCESS_KEY_ID_RE, SECRET_RE } from "../../src/rules.js";
 import { comments, runXksctl, writeCommentedSettings } from "../helpers/operator.js";
 
 let dir: string;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, test } from "node:test";
-import { createExec } from "../../src/hsm/exec.js";
+import { createExec } from "../../src/platform/exec.js";
 import { STANDIN_BIN, createStandinWorld, fastTimeoutExec, runStandin, runXksctl, type StandinWorld } from "../helpers/operator.js";
 
 let world: StandinWorld | undefined;

@@ -45,5 +45,5 @@ test("init refuses to overwrite an existing key store without --force", async ()
 test("init without a terminal uses defaults; a bad key id is refused", async () => {
   const r = await runBin(["init", "--dir", path.join(dir, "other"), "--key-id", "a/b"], { ...process.env, CI: "1" });
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /Invalid key id "a\/b"/);
+  assert.match(r.stderr, /Key id "a\/b" is not a valid XKS key id: it contains "\/"/);
 });

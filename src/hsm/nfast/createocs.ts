@@ -3,7 +3,7 @@
  * passphrase itself, so it normally runs on the admin's terminal with nothing captured.
  */
 import { XksctlError } from "../../errors.js";
-import type { Exec, StdioMode } from "../exec.js";
+import type { Exec, StdioMode } from "../../platform/exec.js";
 import { runChecked } from "./failures.js";
 import { outputLines, unexpectedOutput } from "./output.js";
 

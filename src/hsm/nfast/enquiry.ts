@@ -2,7 +2,7 @@
  * `enquiry`: hardserver and module liveness (nshield-tools.md §7). A healthy block has
  * `enquiry reply flags  none` and `mode  operational`.
  */
-import type { Exec } from "../exec.js";
+import type { Exec } from "../../platform/exec.js";
 import { runChecked } from "./failures.js";
 import { isEllipsis, outputLines, splitField, unexpectedOutput } from "./output.js";
 

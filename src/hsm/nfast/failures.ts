@@ -5,7 +5,7 @@
  * broad, so they live in one table that is easy to correct on a real HSM.
  */
 import { XksctlError, type ErrorCode } from "../../errors.js";
-import { lastLines, toolFailure, type Exec, type ExecRequest, type ExecResult } from "../exec.js";
+import { lastLines, toolFailure, type Exec, type ExecRequest, type ExecResult } from "../../platform/exec.js";
 
 /** One recognisable failure. */
 interface FailureRule {

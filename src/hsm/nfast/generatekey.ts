@@ -3,7 +3,7 @@
  * CKA_LABEL (nshield-tools.md §0 item 6); the argv follows §2.3, the output rule §2.4.
  */
 import path from "node:path";
-import type { Exec, StdioMode } from "../exec.js";
+import type { Exec, StdioMode } from "../../platform/exec.js";
 import { runChecked } from "./failures.js";
 import { outputLines, splitField, unexpectedOutput } from "./output.js";
 

@@ -3,7 +3,7 @@
  * protection (`-l`, §3.3) and card sets (`-c`, §3.4, provisional: its shape is [I]).
  */
 import { XksctlError } from "../../errors.js";
-import type { Exec } from "../exec.js";
+import type { Exec } from "../../platform/exec.js";
 import { runChecked } from "./failures.js";
 import { isEllipsis, outputLines, splitField, unexpectedOutput } from "./output.js";
 

@@ -4,7 +4,7 @@
  * `nfkminfo -l`, card sets from `nfkminfo -c` (provisional format: a failure there is a warning).
  */
 import { XksctlError, isXksctlError, type ErrorCode } from "../../errors.js";
-import type { Exec } from "../exec.js";
+import type { Exec } from "../../platform/exec.js";
 import { readEnquiry, type EnquiryReport } from "./enquiry.js";
 import {
   isFipsMode,

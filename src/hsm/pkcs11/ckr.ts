@@ -5,19 +5,7 @@
  * Behaviour follows the reference proxy (reference-proxy.md §5, §10).
  */
 
-/** What a PKCS#11 failure means for the request. */
-export type HsmErrorKind =
-  | "invalid-ciphertext" // GCM tag/ciphertext check failed (decrypt only)
-  | "key-usage" // key does not allow the operation
-  | "key-not-found" // no key with that label
-  | "invalid-state" // key or token disabled / locked
-  | "validation" // the HSM refused a parameter
-  | "throttled" // no session free in time
-  | "timeout" // the HSM did not answer in time
-  | "internal"; // everything else
-
-/** What to do with the session after the failure. */
-export type SessionFate = "keep" | "drop" | "reset";
+import type { HsmErrorKind, SessionFate } from "../types.js";
 
 interface CkrRow {
   name: string;

@@ -1,26 +1,6 @@
-/** The error the PKCS#11 layer throws: a kind the proxy maps to an XKS error, plus the CKR. */
-import { ckrName, classifyCkr, type HsmErrorKind, type SessionFate } from "./ckr.js";
-
-const BRAND = Symbol.for("xksctl.hsm-error");
-
-/** A failed HSM operation. `message` is safe to log (no key material, no PIN). */
-export class HsmError extends Error {
-  readonly [BRAND] = true;
-  constructor(
-    readonly kind: HsmErrorKind,
-    message: string,
-    readonly ckr?: number,
-    readonly fate: SessionFate = "keep",
-  ) {
-    super(message);
-    this.name = "HsmError";
-  }
-}
-
-/** True for an HsmError (brand check). */
-export function isHsmError(err: unknown): err is HsmError {
-  return typeof err === "object" && err !== null && (err as Record<symbol, unknown>)[BRAND] === true;
-}
+/** Turns whatever a PKCS#11 call threw into an HsmError, classified by the CKR table. */
+import { HsmError, isHsmError } from "../types.js";
+import { ckrName, classifyCkr } from "./ckr.js";
 
 /** Wraps whatever pkcs11js threw into an HsmError, classified by the CKR table. */
 export function fromPkcs11(err: unknown, call: string, during: "encrypt" | "decrypt" | "other"): HsmError {

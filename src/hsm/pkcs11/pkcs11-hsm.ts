@@ -10,16 +10,14 @@
  */
 import pkcs11js from "pkcs11js";
 import { aesKeyTemplate } from "./aes-key-template.js";
-import type { GcmResult, Hsm, KeyInfo, TokenIdentity } from "../types.js";
+import type { CallMode, GcmResult, Hsm, KeyInfo, TokenIdentity } from "../types.js";
 import { CKR } from "./ckr.js";
 import { IV_LENGTH, IvBatch, TAG_LENGTH, encryptOutputLength, gcmMechanism, splitEncryptOutput, type IvMode } from "./gcm.js";
 import { findSecretKeys } from "./find-keys.js";
-import { HsmError, fromPkcs11 } from "./hsm-error.js";
+import { HsmError } from "../types.js";
+import { fromPkcs11 } from "./hsm-error.js";
 import { loadLibrary, type LoadedLibrary } from "./library.js";
 import { SessionPool, type PooledSession } from "./session-pool.js";
-
-/** How the long PKCS#11 calls are made. */
-export type CallMode = "async" | "sync";
 
 /** Options of the PKCS#11 HSM. */
 export interface Pkcs11HsmOptions {

@@ -6,7 +6,7 @@
 import pkcs11js from "pkcs11js";
 import { XksctlError } from "../../errors.js";
 import { CKR, ckrName } from "./ckr.js";
-import { HsmError } from "./hsm-error.js";
+import { HsmError } from "../types.js";
 
 /** A pooled session; `generation` ties it to one library initialisation. */
 export interface PooledSession {

@@ -4,8 +4,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { applyCknfastPlan, cknfastPlan, defaultCknfastrcPath, parseCknfastrc, updateCknfastrc } from "../../../src/config/cknfastrc.js";
-import { unifiedDiff } from "../../../src/ui/diff.js";
+import { applyCknfastPlan, cknfastPlan, defaultCknfastrcPath, parseCknfastrc } from "../../../src/config/cknfastrc.js";
+import { updateCknfastrc } from "../../../src/workflows/cknfastrc.js";
+import { unifiedDiff } from "../../../src/platform/text-diff.js";
 
 /** The real file of nshield-tools.md §9.3 [V, S21], plus a comment and the spaced form of S10. */
 const S21 = `# site settings

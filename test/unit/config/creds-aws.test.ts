@@ -5,11 +5,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ACCESS_KEY_ID_RE, SECRET_RE } from "../../../src/config/schema.js";
-import { awsStepsScript, keyPolicy, normaliseEndpoint, renderAwsSteps } from "../../../src/config/aws-steps.js";
+import { ACCESS_KEY_ID_RE, SECRET_RE } from "../../../src/rules.js";
+import { awsStepsScript, keyPolicy, normaliseEndpoint, renderAwsSteps } from "../../../src/workflows/aws-steps.js";
 import { base32, newCredential } from "../../../src/config/creds.js";
 import { isXksctlError } from "../../../src/errors.js";
-import { assertKeyId } from "../../../src/hsm/keys/key-id.js";
+import { assertKeyId } from "../../../src/rules.js";
 import { writeCommentedSettings } from "../../helpers/operator.js";
 
 let dir: string;

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { isXksctlError } from "../../../src/errors.js";
-import { writeFileAtomic } from "../../../src/config/atomic-write.js";
+import { writeFileAtomic } from "../../../src/platform/atomic-write.js";
 
 let dir: string;
 before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-atomic-"))));

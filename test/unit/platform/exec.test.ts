@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { isXksctlError } from "../../../src/errors.js";
-import { createExec, escapeCommand, findTool, toolFailure, toolSearchPath } from "../../../src/hsm/exec.js";
+import { createExec, escapeCommand, findTool, toolFailure, toolSearchPath } from "../../../src/platform/exec.js";
 import { classifyFailure, runChecked } from "../../../src/hsm/nfast/failures.js";
 
 let dir: string;
@@ -101,7 +101,7 @@ describe("running", () => {
   test("tee shows the output on the terminal and captures it; inherit only shows it", () => {
     // In a child process, so the tool's output reaches a real stdout and not the test reporter.
     const code = `
-      import { createExec } from ${JSON.stringify(path.join(process.cwd(), "src/hsm/exec.ts"))};
+      import { createExec } from ${JSON.stringify(path.join(process.cwd(), "src/platform/exec.ts"))};
       const exec = createExec({ PATH: process.env.TOOLS, NFAST_HOME: "/nonexistent" });
       const tee = await exec.run({ tool: "args", args: ["shown-and-captured"], timeoutMs: 5000, stdio: "tee" });
       const inh = await exec.run({ tool: "args", args: ["shown-only"], timeoutMs: 5000, stdio: "inherit" });
