@@ -80,3 +80,12 @@ export class HsmError extends Error {
 export function isHsmError(err: unknown): err is HsmError {
   return typeof err === "object" && err !== null && (err as Record<symbol, unknown>)[BRAND] === true;
 }
+
+/**
+ * How many PKCS#11 calls this process can have inside the library at once: the HSM layer's own
+ * threads. A session pool larger than this queues calls that the HSM could have run in parallel.
+ */
+export function maxConcurrentHsmCalls(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.UV_THREADPOOL_SIZE ?? 4);
+  return Number.isInteger(n) && n > 0 ? n : 4;
+}
