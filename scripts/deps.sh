@@ -30,8 +30,10 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-# npm ci when node_modules is missing or older than the lock file, or pkcs11js was not built.
+# npm ci when node_modules is missing or older than the lock file, or a native addon was not built
+# (npm ci runs our own "install" script, which builds native/ — the PKCS#11 driver).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ ! -e node_modules/pkcs11js/build/Release/pkcs11.node ]; then
   echo "installing npm packages (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+bash native/build.sh >/dev/null

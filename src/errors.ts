@@ -40,6 +40,20 @@ export const ERROR_CATALOGUE = {
     remedy: "Check the token exists (`xksctl hsm status`); set [pkcs11] token_label to choose one.",
   },
   XKS_HSM_LOGIN: { exitCode: 1, remedy: "Check [pkcs11] user_pin (or its pin file / variable) is the token's user PIN." },
+  XKS_HSM_LOGIN_REFUSED: {
+    exitCode: 1,
+    remedy:
+      "nShield module protection needs CKNFAST_FAKE_ACCELERATOR_LOGIN=1 (`xksctl config cknfastrc --protection module`); OCS needs token_label = the card set and its passphrase as the PIN.",
+  },
+  XKS_HSM_SESSION: {
+    exitCode: 1,
+    remedy: "Check the token accepts read/write sessions and the HSM client has sessions free (nShield: `enquiry`, hardserver log).",
+  },
+  XKS_HSM_KEYGEN: {
+    exitCode: 1,
+    remedy: "Allow AES-256 key generation for this user and token (nShield: a Security World or card set that permits it).",
+  },
+  XKS_NATIVE_DRIVER: { exitCode: 1, remedy: "Build the native PKCS#11 driver: `npm run build:native` in the xksctl folder (needs make and g++)." },
   XKS_HSM_OPERATION: { exitCode: 1, remedy: "Check the HSM and its logs; `xksctl hsm status` and `xksctl keys test <key-id>` show which step fails." },
   XKS_KEY_INVALID_ID: {
     exitCode: 1,

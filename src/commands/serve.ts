@@ -1,16 +1,15 @@
 /** `xksctl serve`: runs the XKS proxy until SIGTERM/SIGINT; SIGHUP reloads the settings file. */
+import path from "node:path";
 import { CONFIG_OPTION, defineCommand } from "./define.js";
-import { XksctlError } from "../errors.js";
 import { parsePort } from "../rules.js";
 
-export const serveCommand = defineCommand<{ config?: string; port?: string; pingPort?: string; pkcs11Calls: string }>({
+export const serveCommand = defineCommand<{ config?: string; port?: string; pingPort?: string }>({
   name: "serve",
   description: "run the XKS proxy (HTTP/2 + TLS, SigV4, PKCS#11) in the foreground",
   options: [
     CONFIG_OPTION,
     { flags: "-p, --port <port>", description: "override [server] port" },
     { flags: "--ping-port <port>", description: "override [server] port_http_ping" },
-    { flags: "--pkcs11-calls <mode>", description: "async (thread pool, default) or sync (event loop; for benchmarks only)", default: "async" },
   ],
   examples: [
     "xksctl serve --config /etc/xksctl/settings.toml",
@@ -20,17 +19,17 @@ export const serveCommand = defineCommand<{ config?: string; port?: string; ping
   async run(opts, _args, ctx) {
     const { loadSettings, defaultValidateDeps } = await import("../config/load.js");
     const { serve } = await import("../workflows/serve.js");
-    if (opts.pkcs11Calls !== "async" && opts.pkcs11Calls !== "sync") {
-      throw new XksctlError("XKS_USAGE", `--pkcs11-calls must be async or sync, got ${JSON.stringify(opts.pkcs11Calls)}`);
-    }
     const deps = defaultValidateDeps(ctx.env);
     const { settings, warnings } = loadSettings(opts.config, deps, ctx.cwd);
     for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
+    // SoftHSM key stores made by `xksctl init --backend softhsm` name their token's config; the
+    // library reads SOFTHSM2_CONF when it loads, so set it first (relative to the settings file).
+    const softhsmConf = (settings.pkcs11 as { softhsm2_conf?: string }).softhsm2_conf;
+    if (softhsmConf) process.env.SOFTHSM2_CONF = path.resolve(path.dirname(settings.file), softhsmConf);
     const proxy = await serve(settings, {
       port: opts.port === undefined ? undefined : parsePort(opts.port, "--port", { allowZero: true }),
       pingPort: opts.pingPort === undefined ? undefined : parsePort(opts.pingPort, "--ping-port", { allowZero: true }),
       reloadSettings: () => loadSettings(settings.file, deps).settings,
-      callMode: opts.pkcs11Calls,
       stdout: ctx.stdout,
       now: ctx.now,
     });

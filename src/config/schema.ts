@@ -133,6 +133,7 @@ export const SCHEMA: readonly TableSpec[] = [
       { name: "token_label", type: str, required: false, extension: true, description: "Use the token with this label (default: the first token present)." },
       { name: "operation_timeout_milli", type: { kind: "int", min: 0, max: 60000 }, required: false, default: 1000, extension: true, description: "Max time for one HSM operation before 503 DependencyTimeoutException; 0 = no limit." },
       { name: "session_wait_milli", type: { kind: "int", min: 1, max: 60000 }, required: false, default: 200, extension: true, description: "Max wait for a free session before 429 ThrottlingException (KMS gives up after 250 ms)." },
+      { name: "health_check_interval_milli", type: { kind: "int", min: 10, max: 50000 }, required: false, default: 10000, extension: true, description: "How often the background deep health check (encrypt + decrypt with a session key, on its own session) runs while the HSM is ACTIVE; while it is not, every 2 s or this interval if shorter. KMS's GetHealthStatus is answered from the last result." },
     ],
   },
   {

@@ -57,6 +57,7 @@ export interface Settings {
     token_label?: string;
     session_wait_milli: number;
     operation_timeout_milli: number;
+    health_check_interval_milli: number;
   };
   pkcs11_logger?: { PKCS11_LOGGER_LIBRARY_PATH: string; PKCS11_LOGGER_LOG_FILE_PATH: string; PKCS11_LOGGER_FLAGS: string };
   limits: { max_plaintext_in_base64: number; max_aad_in_base64: number };

@@ -4,9 +4,6 @@
  * PKCS#11 (src/hsm/pkcs11/); tests run it against a real SoftHSM token.
  */
 
-/** How the long PKCS#11 calls are made (sync: on the event loop, for benchmarks only). */
-export type CallMode = "async" | "sync";
-
 /** What GetKeyMetadata reports about a key (reference derivation, reference-proxy.md §8). */
 export interface KeyInfo {
   label: string;
@@ -43,6 +40,8 @@ export interface Hsm {
   token(): TokenIdentity;
   /** Encrypt/decrypt round trip with a session key no KMS key uses; throws on failure. */
   selfTest(): Promise<void>;
+  /** Drops cached key handles (settings reload: a key may have been replaced under its label). */
+  forgetKeyHandles(): void;
   close(): Promise<void>;
 }
 
@@ -57,8 +56,12 @@ export type HsmErrorKind =
   | "timeout" // the HSM did not answer in time
   | "internal"; // everything else
 
-/** What the HSM layer does with the session after a failure. */
-export type SessionFate = "keep" | "drop" | "reset";
+/**
+ * What the HSM layer does with the session after a failure: keep it; drop it; "stale": drop it and
+ * run the operation once more on a fresh session (log in again first after CKR_USER_NOT_LOGGED_IN);
+ * "reset": finalize and re-initialise the library (device error, token gone).
+ */
+export type SessionFate = "keep" | "drop" | "stale" | "reset";
 
 const BRAND = Symbol.for("xksctl.hsm-error");
 
@@ -82,10 +85,15 @@ export function isHsmError(err: unknown): err is HsmError {
 }
 
 /**
- * How many PKCS#11 calls this process can have inside the library at once: the HSM layer's own
- * threads. A session pool larger than this queues calls that the HSM could have run in parallel.
+ * How many PKCS#11 calls this process can have inside the library at once for the session pool:
+ * the native driver's threads less its spares. A larger session_pool_max_size would queue calls
+ * that the HSM could run in parallel.
  */
-export function maxConcurrentHsmCalls(env: NodeJS.ProcessEnv = process.env): number {
-  const n = Number(env.UV_THREADPOOL_SIZE ?? 4);
-  return Number.isInteger(n) && n > 0 ? n : 4;
+export function maxConcurrentHsmCalls(): number {
+  return HSM_DRIVER_MAX_THREADS - HSM_SPARE_THREADS;
 }
+
+/** Threads the native driver can own for one library (native/xkshsm.c). */
+export const HSM_DRIVER_MAX_THREADS = 256;
+/** Driver threads beyond the pool's sessions: the health check, a re-login, a session being replaced. */
+export const HSM_SPARE_THREADS = 4;

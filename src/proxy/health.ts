@@ -1,7 +1,9 @@
 /**
  * GetHealthStatus as a deep check (xks-api.md §5.4): a real encrypt/decrypt in the HSM with a
- * session key no KMS key uses. The result is cached for 30 s (the spec allows up to 60 s), and
- * concurrent requests share one check in flight.
+ * session key no KMS key uses. The check runs in the background — every HEALTH_REFRESH_MS while
+ * ACTIVE, every HEALTH_RETRY_MS otherwise, so a recovered HSM is ACTIVE again by itself — and KMS's
+ * poll is answered from the last result (the spec allows one up to 60 s old). Only the very first
+ * poll waits for a check. State changes are reported once, not every failed check.
  */
 import { isHsmError, type Hsm } from "../hsm/types.js";
 import { VERSION } from "../version.js";
@@ -12,20 +14,42 @@ export interface HealthBody {
   xksProxyVendor: string;
   xksProxyModel: string;
   ekmVendor: string;
-  ekmFleetDetails: { id: string; model: string; healthStatus: "ACTIVE" | "DEGRADED" | "UNAVAILABLE" }[];
+  ekmFleetDetails: { id: string; model: string; healthStatus: HealthState }[];
 }
 
-/** Cache lifetime of a check, ms. */
+/** What the ekmFleetDetails entry says. */
+export type HealthState = "ACTIVE" | "DEGRADED" | "UNAVAILABLE";
+
+/** A result older than this is checked again, in the background, when KMS polls (the spec allows 60 s). */
 export const HEALTH_TTL_MS = 30_000;
+/** Background check interval while ACTIVE. */
+export const HEALTH_REFRESH_MS = 10_000;
+/** Background check interval while DEGRADED or UNAVAILABLE. */
+export const HEALTH_RETRY_MS = 2_000;
 /** A check slower than this reports DEGRADED (KMS's own deadline is 250 ms). */
 export const HEALTH_SLOW_MS = 100;
 /** A check that has not finished by then reports UNAVAILABLE. */
 export const HEALTH_TIMEOUT_MS = 2_000;
 
-/** Runs and caches the deep check. */
+/** Timing of the monitor (tests shorten it). */
+export interface HealthTiming {
+  refreshMs: number;
+  retryMs: number;
+  timeoutMs: number;
+}
+
+/** The timing for a [pkcs11] health_check_interval_milli. */
+export function healthTiming(intervalMs: number): Partial<HealthTiming> {
+  return { refreshMs: intervalMs, retryMs: Math.min(HEALTH_RETRY_MS, intervalMs) };
+}
+
+/** Runs the deep check in the background and keeps the last result. */
 export class HealthMonitor {
-  private cached?: { at: number; status: "ACTIVE" | "DEGRADED" | "UNAVAILABLE"; reason?: string };
+  private cached?: { at: number; status: HealthState; reason?: string };
   private inFlight?: Promise<void>;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private readonly timing: HealthTiming;
   /** Number of deep checks run (for tests and metrics). */
   checks = 0;
 
@@ -33,16 +57,17 @@ export class HealthMonitor {
     private hsm: Hsm,
     private fleetSize: number,
     private now: () => number,
-    private onFailure?: (reason: string) => void,
-  ) {}
+    /** Called when the state changes (and for the first result), with the reason of a failure. */
+    private onChange?: (status: HealthState, reason: string | undefined, previous: HealthState | undefined) => void,
+    timing: Partial<HealthTiming> = {},
+  ) {
+    this.timing = { refreshMs: HEALTH_REFRESH_MS, retryMs: HEALTH_RETRY_MS, timeoutMs: HEALTH_TIMEOUT_MS, ...timing };
+  }
 
-  /** The current health body; runs a check when the cached one is older than HEALTH_TTL_MS. */
+  /** The health body from the last result; only the first poll waits for a check. */
   async status(): Promise<HealthBody> {
-    const t = this.now();
-    if (!this.cached || t - this.cached.at >= HEALTH_TTL_MS) {
-      this.inFlight ??= this.check().finally(() => (this.inFlight = undefined));
-      await this.inFlight;
-    }
+    if (!this.cached) await this.runCheck();
+    else if (this.now() - this.cached.at >= HEALTH_TTL_MS) void this.runCheck();
     const token = this.hsm.token();
     return {
       xksProxyFleetSize: this.fleetSize,
@@ -59,27 +84,67 @@ export class HealthMonitor {
     };
   }
 
+  /** The last state, without a check (undefined before the first one). */
+  state(): HealthState | undefined {
+    return this.cached?.status;
+  }
+
+  /** Starts the background checks (idempotent); the first check runs now. */
+  start(): void {
+    if (this.stopped || this.timer || this.inFlight) return;
+    void this.runCheck();
+  }
+
+  /** Stops the background checks (shutdown). */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One check at a time; schedules the next one when done. */
+  private runCheck(): Promise<void> {
+    this.inFlight ??= this.check().finally(() => {
+      this.inFlight = undefined;
+      this.schedule();
+    });
+    return this.inFlight;
+  }
+
+  private schedule(): void {
+    clearTimeout(this.timer);
+    if (this.stopped) return;
+    const wait = this.cached?.status === "ACTIVE" ? this.timing.refreshMs : this.timing.retryMs;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.runCheck();
+    }, wait);
+    this.timer.unref();
+  }
+
   private async check(): Promise<void> {
     this.checks++;
     const started = Date.now();
     let timer: NodeJS.Timeout | undefined;
+    let next: { status: HealthState; reason?: string };
     try {
       await Promise.race([
         this.hsm.selfTest(),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS);
+          timer = setTimeout(() => reject(new Error(`no answer within ${this.timing.timeoutMs} ms`)), this.timing.timeoutMs);
         }),
       ]);
       const took = Date.now() - started;
-      this.cached = { at: this.now(), status: took > HEALTH_SLOW_MS ? "DEGRADED" : "ACTIVE" };
+      next = took > HEALTH_SLOW_MS ? { status: "DEGRADED", reason: `the check took ${took} ms` } : { status: "ACTIVE" };
     } catch (err) {
-      const reason = (err as Error).message;
-      this.onFailure?.(reason);
       // Busy (no session free in time) still serves: DEGRADED, not UNAVAILABLE.
       const busy = isHsmError(err) && err.kind === "throttled";
-      this.cached = { at: this.now(), status: busy ? "DEGRADED" : "UNAVAILABLE", reason };
+      next = { status: busy ? "DEGRADED" : "UNAVAILABLE", reason: (err as Error).message };
     } finally {
       clearTimeout(timer);
     }
+    const previous = this.cached?.status;
+    this.cached = { at: this.now(), ...next };
+    if (previous !== next.status) this.onChange?.(next.status, next.reason, previous);
   }
 }

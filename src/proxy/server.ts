@@ -15,7 +15,7 @@ import type { Hsm } from "../hsm/types.js";
 import { VERSION } from "../version.js";
 import { XksError, toXksResponse } from "./errors.js";
 import { handle, type HandlerDeps } from "./handlers.js";
-import { HealthMonitor } from "./health.js";
+import { HealthMonitor, healthTiming } from "./health.js";
 import type { Logger } from "./log.js";
 import { parseJsonBody } from "./request-body.js";
 import { createRouter, type Route } from "./router.js";
@@ -105,7 +105,10 @@ function buildState(settings: Settings, hsm: Hsm, health: HealthMonitor): State 
 /** Builds the proxy without listening. */
 export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServer {
   const { logger, hsm, now } = deps;
-  const health = new HealthMonitor(hsm, initial.server.fleet_size, now, (reason) => logger.log("WARN", "health check failed", { reason }));
+  const health = new HealthMonitor(hsm, initial.server.fleet_size, now, (status, reason, previous) => {
+    if (previous === undefined && status === "ACTIVE") return;
+    logger.log(status === "ACTIVE" ? "INFO" : "WARN", `HSM health ${previous ?? "unknown"} -> ${status}`, { reason });
+  }, healthTiming(initial.pkcs11.health_check_interval_milli));
   let state = buildState(initial, hsm, health);
   let inFlight = 0;
   let closing = false;
@@ -272,6 +275,7 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     async listen() {
       const port = await bind(main, initial.server.port, "the XKS API");
       const boundPing = ping ? await bind(ping, pingPort, "/ping") : undefined;
+      health.start();
       return { port, pingPort: boundPing };
     },
     reload(next) {
@@ -283,6 +287,7 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
       // connections still complete. GOAWAY (sent by main.close) waits until in-flight requests
       // are done: some clients (undici 7) fail every open stream when GOAWAY arrives.
       closing = true;
+      health.stop();
       const pingClosed = ping ? new Promise((r) => ping.close(r)) : undefined;
       for (let waited = 0; (inFlight > 0 || openStreams > 0) && waited < graceMs; waited += 10) await new Promise((r) => setTimeout(r, 10));
       // Let clients take in the last responses before GOAWAY reaches them.

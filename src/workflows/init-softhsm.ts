@@ -62,7 +62,7 @@ export async function initSoftHsm(input: SoftHsmInitInput): Promise<SoftHsmInitR
   const soPin = input.randomBytes(12).toString("hex");
   await initSoftHsmToken(input.exec, input.tokenLabel, soPin, pin);
   writeFileAtomic(path.join(dir, "so-pin"), `${soPin}\n`, { secret: true, backup: false });
-  createAesKey(SOFTHSM_MODULE, input.tokenLabel, pin, input.keyId);
+  await createAesKey(SOFTHSM_MODULE, input.tokenLabel, pin, input.keyId);
   const tls = await createSelfSignedTls(input.exec, path.join(dir, "tls"), ["localhost"], ["127.0.0.1"]);
   const cred = newCredential(input.randomBytes);
   const text = renderSettings({

@@ -1,6 +1,6 @@
 /** Opens the PKCS#11 HSM described by the settings' [pkcs11] and [hsm_capabilities] tables. */
 import type { Settings } from "../config/types.js";
-import type { CallMode, Hsm } from "../hsm/types.js";
+import type { Hsm } from "../hsm/types.js";
 import { ivModeOf } from "../hsm/pkcs11/gcm.js";
 import { Pkcs11Hsm } from "../hsm/pkcs11/pkcs11-hsm.js";
 
@@ -14,7 +14,7 @@ export function exportLoggerEnv(settings: Settings, env: NodeJS.ProcessEnv = pro
 /** Opens the HSM: loads the library, finds the token, logs in, pre-opens the session pool. */
 export async function openHsm(
   settings: Settings,
-  opts: { onEvent?: (level: "info" | "warn" | "error", message: string) => void; callMode?: CallMode } = {},
+  opts: { onEvent?: (level: "info" | "warn" | "error", message: string) => void } = {},
 ): Promise<Hsm> {
   exportLoggerEnv(settings);
   const p = settings.pkcs11;
@@ -26,7 +26,6 @@ export async function openHsm(
     waitMs: p.session_wait_milli,
     ivMode: ivModeOf(settings.hsm_capabilities),
     eagerClose: p.session_eager_close,
-    callMode: opts.callMode,
     operationTimeoutMs: p.operation_timeout_milli,
     onEvent: opts.onEvent,
   });

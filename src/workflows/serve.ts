@@ -3,7 +3,6 @@
  * in, sessions opened — before anything listens), then the proxy on that HSM.
  */
 import type { Settings } from "../config/types.js";
-import type { CallMode } from "../hsm/types.js";
 import { createLogger, hsmEventLogger } from "../proxy/log.js";
 import { startProxy } from "../proxy/start.js";
 import { openHsm } from "./open-hsm.js";
@@ -16,7 +15,6 @@ export interface ServeOptions {
   reloadSettings: () => Settings;
   stdout: { write(s: string): void };
   now: () => number;
-  callMode?: CallMode;
 }
 
 /** Starts the proxy; `stopped` resolves after a signal-initiated shutdown. */
@@ -24,10 +22,17 @@ export async function serve(settings: Settings, opts: ServeOptions): Promise<{ s
   const logger = createLogger(settings.tracing, opts.stdout);
   let hsm;
   try {
-    hsm = await openHsm(settings, { callMode: opts.callMode, onEvent: hsmEventLogger(logger) });
+    hsm = await openHsm(settings, { onEvent: hsmEventLogger(logger) });
   } catch (err) {
     await logger.close();
     throw err;
   }
-  return startProxy(settings, { hsm, logger, port: opts.port, pingPort: opts.pingPort, reloadSettings: opts.reloadSettings, now: opts.now });
+  const opened = hsm;
+  // A reload may list keys that were deleted and made again under the same label: drop cached handles.
+  const reloadSettings = () => {
+    const next = opts.reloadSettings();
+    opened.forgetKeyHandles();
+    return next;
+  };
+  return startProxy(settings, { hsm, logger, port: opts.port, pingPort: opts.pingPort, reloadSettings, now: opts.now });
 }

@@ -18,7 +18,7 @@ const main = { accessKeyId: CREDS.main.id, secret: CREDS.main.secret };
 
 before(async () => {
   delete process.env.SLOWHSM_FAIL;
-  proxy = await startTestProxy({ module: slowHsmLibrary() });
+  proxy = await startTestProxy({ module: slowHsmLibrary(), patch: { pkcs11: { health_check_interval_milli: 50 } } });
   ({ h2 } = agents(readFileSync(proxy.pki.caCert)));
 });
 after(async () => {
@@ -50,12 +50,15 @@ test("a device error answers 500, re-initialises the library, and service resume
   assert.match(log, /PKCS#11 library re-initialised/);
 });
 
-test("health reports UNAVAILABLE while the HSM fails, ACTIVE once it is back (cache allowing)", async () => {
-  // The health cache lives 30 s; this proxy's first health check happens here, under failure.
+test("GetHealthStatus reports UNAVAILABLE while the HSM fails and ACTIVE once it is back, by itself", async () => {
+  const state = async () => ((await health()).json.ekmFleetDetails as { healthStatus: string }[])[0]!.healthStatus;
+  const until = async (want: string) => {
+    for (let i = 0; i < 300 && (await state()) !== want; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await state(), want);
+  };
+  await until("ACTIVE");
   process.env.SLOWHSM_FAIL = "C_Encrypt,C_Decrypt";
-  const r = await health();
+  await until("UNAVAILABLE");
   delete process.env.SLOWHSM_FAIL;
-  assert.equal(r.status, 200, r.text);
-  const fleet = r.json.ekmFleetDetails as { healthStatus: string }[];
-  assert.equal(fleet[0]!.healthStatus, "UNAVAILABLE");
+  await until("ACTIVE");
 });

@@ -1,18 +1,35 @@
 /** The attribute template of an XKS AES-256 key: secret, non-extractable, encrypt and decrypt. */
-import pkcs11js from "pkcs11js";
+import {
+  CKA_CLASS,
+  CKA_DECRYPT,
+  CKA_ENCRYPT,
+  CKA_EXTRACTABLE,
+  CKA_KEY_TYPE,
+  CKA_LABEL,
+  CKA_PRIVATE,
+  CKA_SENSITIVE,
+  CKA_TOKEN,
+  CKA_VALUE_LEN,
+  CKK_AES,
+  CKO_SECRET_KEY,
+  boolAttr,
+  stringAttr,
+  ulongAttr,
+  type Attr,
+} from "./native.js";
 
 /** Template for C_GenerateKey; `token: false` makes a session key (the health-check key). */
-export function aesKeyTemplate(label: string, token: boolean): pkcs11js.Template {
+export function aesKeyTemplate(label: string, token: boolean): Attr[] {
   return [
-    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-    { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-    { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
-    { type: pkcs11js.CKA_LABEL, value: label },
-    { type: pkcs11js.CKA_TOKEN, value: token },
-    { type: pkcs11js.CKA_PRIVATE, value: true },
-    { type: pkcs11js.CKA_SENSITIVE, value: true },
-    { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-    { type: pkcs11js.CKA_ENCRYPT, value: true },
-    { type: pkcs11js.CKA_DECRYPT, value: true },
+    ulongAttr(CKA_CLASS, CKO_SECRET_KEY),
+    ulongAttr(CKA_KEY_TYPE, CKK_AES),
+    ulongAttr(CKA_VALUE_LEN, 32),
+    stringAttr(CKA_LABEL, label),
+    boolAttr(CKA_TOKEN, token),
+    boolAttr(CKA_PRIVATE, true),
+    boolAttr(CKA_SENSITIVE, true),
+    boolAttr(CKA_EXTRACTABLE, false),
+    boolAttr(CKA_ENCRYPT, true),
+    boolAttr(CKA_DECRYPT, true),
   ];
 }

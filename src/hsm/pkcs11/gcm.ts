@@ -2,7 +2,6 @@
  * AES-256-GCM parameters and the three IV modes of [hsm_capabilities] (reference-proxy.md §6):
  * the IV always comes from the HSM, never from the proxy's own RNG.
  */
-import pkcs11js from "pkcs11js";
 
 /** Where the GCM IV comes from. */
 export type IvMode =
@@ -22,14 +21,6 @@ export function ivModeOf(caps: { can_generate_iv: boolean; is_zero_iv_required: 
   return caps.is_zero_iv_required ? "hsm-zero" : "hsm-append";
 }
 
-/** CKM_AES_GCM in the v2.40 layout (with ulIvBits, which some HSMs check), 128-bit tag. */
-export function gcmMechanism(iv: Buffer, aad: Buffer): pkcs11js.Mechanism {
-  return {
-    mechanism: pkcs11js.CKM_AES_GCM,
-    parameter: { type: pkcs11js.CK_PARAMS_GCM, iv, ivBits: iv.length * 8, aad, tagBits: TAG_LENGTH * 8 } as pkcs11js.IParams,
-  };
-}
-
 /** Output buffer size for an encrypt of `n` bytes in this mode. */
 export function encryptOutputLength(n: number, mode: IvMode): number {
   return n + TAG_LENGTH + (mode === "hsm-append" ? IV_LENGTH : 0);
@@ -47,21 +38,27 @@ export function splitEncryptOutput(out: Buffer, plaintextLength: number, mode: I
 export const IV_BATCH = 256;
 
 /**
- * Random IVs from the HSM's RNG, fetched IV_BATCH at a time: pkcs11js has no async
- * C_GenerateRandom, so one call per Encrypt would block the event loop for a network round trip
- * on every request (docs/performance.md, scenario c3). Each IV is handed out once.
+ * Random IVs from the HSM's RNG, fetched IV_BATCH at a time: one C_GenerateRandom round trip
+ * serves 256 Encrypts instead of one. Refills are shared: concurrent callers wait for the one
+ * refill in flight. Each IV is handed out once.
  */
 export class IvBatch {
   private buf: Buffer = Buffer.alloc(0);
   private off = 0;
+  private refill?: Promise<void>;
 
-  constructor(private fill: (n: number) => Buffer) {}
+  constructor(private fill: (n: number) => Promise<Buffer>) {}
 
   /** The next unused 12-byte IV (a copy: the caller may hand it to the HSM). */
-  next(): Buffer {
-    if (this.off + IV_LENGTH > this.buf.length) {
-      this.buf = this.fill(IV_LENGTH * IV_BATCH);
-      this.off = 0;
+  async next(): Promise<Buffer> {
+    while (this.off + IV_LENGTH > this.buf.length) {
+      this.refill ??= this.fill(IV_LENGTH * IV_BATCH)
+        .then((b) => {
+          this.buf = b;
+          this.off = 0;
+        })
+        .finally(() => (this.refill = undefined));
+      await this.refill;
     }
     const iv = Buffer.from(this.buf.subarray(this.off, this.off + IV_LENGTH));
     this.buf.fill(0, this.off, this.off + IV_LENGTH);

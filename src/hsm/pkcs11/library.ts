@@ -1,70 +1,135 @@
 /**
- * Loads a PKCS#11 library, initialises it for multi-threaded use and finds the token:
- * by label when configured, else the first slot with a token present (the reference takes the
- * first slot). Start-up failures become XksctlErrors that name the fix.
+ * Loads a PKCS#11 library through the native driver (every call off the event loop, see
+ * docs/decisions/0002), initialises it for multi-threaded use, finds the token (by label when
+ * configured, else the first initialised one) and logs the user in. Start-up failures become
+ * XksctlErrors that name the fix: the library missing or of the wrong architecture, C_Initialize
+ * refused, no token with the label, the PIN wrong, C_Login or C_OpenSession refused.
  */
 import fs from "node:fs";
-import pkcs11js from "pkcs11js";
 import { XksctlError } from "../../errors.js";
-import { CKR, ckrName } from "./ckr.js";
 import type { TokenIdentity } from "../types.js";
+import { CKR, ckrName } from "./ckr.js";
+import { CKF_TOKEN_INITIALIZED, openLibrary, type NativeLibrary, type NativeSlot } from "./native.js";
 
 /** A loaded, initialised library and the slot of the chosen token. */
 export interface LoadedLibrary {
-  p: pkcs11js.PKCS11;
-  slot: pkcs11js.Handle;
+  lib: NativeLibrary;
+  slot: number;
   token: TokenIdentity;
 }
 
-const trim = (s: string) => s.replace(/[\s\0]+$/, "");
-const version = (v: { major: number; minor: number }) => `${v.major}.${v.minor}`;
-
-/** Loads `modulePath` and selects the token; throws XKS_HSM_MODULE / XKS_HSM_TOKEN. */
-export function loadLibrary(modulePath: string, tokenLabel?: string): LoadedLibrary {
-  if (!fs.existsSync(modulePath)) {
-    throw new XksctlError("XKS_HSM_MODULE", `PKCS#11 library not found: ${modulePath}`);
-  }
-  const p = new pkcs11js.PKCS11();
-  try {
-    p.load(modulePath);
-  } catch (err) {
-    throw new XksctlError("XKS_HSM_MODULE", `Cannot load PKCS#11 library ${modulePath}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    p.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
-  } catch (err) {
-    if ((err as { code?: number }).code !== CKR.CRYPTOKI_ALREADY_INITIALIZED) {
-      throw new XksctlError("XKS_HSM_MODULE", `C_Initialize failed for ${modulePath}: ${ckrName((err as { code?: number }).code ?? -1)}`, { cause: err });
-    }
-  }
-  const slots = p.C_GetSlotList(true);
-  const infos = slots.map((slot) => ({ slot, info: p.C_GetTokenInfo(slot) }));
-  const chosen = tokenLabel === undefined ? infos.find((i) => (i.info.flags & pkcs11js.CKF_TOKEN_INITIALIZED) !== 0) : infos.filter((i) => trim(i.info.label) === tokenLabel);
-  const labels = infos.map((i) => JSON.stringify(trim(i.info.label))).join(", ") || "none";
-  if (Array.isArray(chosen)) {
-    if (chosen.length !== 1) {
-      p.C_Finalize();
-      throw new XksctlError(
-        "XKS_HSM_TOKEN",
-        chosen.length === 0 ? `No token labelled "${tokenLabel}" (tokens present: ${labels})` : `${chosen.length} tokens are labelled "${tokenLabel}"; labels must be unique`,
-      );
-    }
-    return { p, slot: chosen[0]!.slot, token: identity(chosen[0]!.info) };
-  }
-  if (!chosen) {
-    p.C_Finalize();
-    throw new XksctlError("XKS_HSM_TOKEN", `No initialised token in any slot of ${modulePath} (tokens present: ${labels})`);
-  }
-  return { p, slot: chosen.slot, token: identity(chosen.info) };
+/** The CK_RV of a driver rejection, or undefined for other failures. */
+export function ckrOf(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "number" ? code : undefined;
 }
 
-function identity(info: pkcs11js.TokenInfo): TokenIdentity {
+/** The failing PKCS#11 function of a driver rejection. */
+export function methodOf(err: unknown): string {
+  const m = (err as { method?: unknown } | null)?.method;
+  return typeof m === "string" ? m : "PKCS#11 call";
+}
+
+/** "C_Login returned CKR_PIN_INCORRECT" for a driver rejection. */
+export function describeFailure(err: unknown): string {
+  const code = ckrOf(err);
+  return code === undefined ? `${methodOf(err)} failed: ${(err as Error)?.message ?? String(err)}` : `${methodOf(err)} returned ${ckrName(code)}`;
+}
+
+/** dlopen failures, read for the admin. */
+function moduleLoadError(modulePath: string, err: unknown): XksctlError {
+  const text = (err as Error)?.message ?? String(err);
+  if (/wrong ELF class|ELFCLASS|invalid ELF header|cannot execute binary|machine type/i.test(text)) {
+    return new XksctlError("XKS_HSM_MODULE", `${modulePath} is not a PKCS#11 library for this machine (${process.arch}): ${text}`, {
+      remedy: `Install the ${process.arch === "x64" ? "64-bit x86" : process.arch} build of the vendor's PKCS#11 library (nShield: /opt/nfast/toolkits/pkcs11/libcknfast.so) and point [pkcs11] PKCS11_HSM_MODULE at it.`,
+    });
+  }
+  return new XksctlError("XKS_HSM_MODULE", `Cannot load PKCS#11 library ${modulePath}: ${text}`, { cause: err });
+}
+
+/** Loads `modulePath` with `threads` driver threads and selects the token; throws XKS_HSM_MODULE / XKS_HSM_TOKEN. */
+export async function loadLibrary(modulePath: string, tokenLabel: string | undefined, threads: number): Promise<LoadedLibrary> {
+  if (!fs.existsSync(modulePath)) throw new XksctlError("XKS_HSM_MODULE", `PKCS#11 library not found: ${modulePath}`);
+  let lib: NativeLibrary;
+  try {
+    lib = openLibrary(modulePath, { threads });
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "XKS_NATIVE_MISSING") throw new XksctlError("XKS_NATIVE_DRIVER", (err as Error).message);
+    throw moduleLoadError(modulePath, err);
+  }
+  return { lib, ...(await initToken(lib, modulePath, tokenLabel)) };
+}
+
+/** C_Initialize, then the token; on a token failure the library is finalized again. */
+export async function initToken(lib: NativeLibrary, modulePath: string, tokenLabel: string | undefined): Promise<{ slot: number; token: TokenIdentity }> {
+  try {
+    await lib.initialize();
+  } catch (err) {
+    throw new XksctlError("XKS_HSM_MODULE", `C_Initialize failed for ${modulePath}: ${describeFailure(err)}`, {
+      remedy: "Check the HSM client is running and configured (nShield: the hardserver, `enquiry`), then retry.",
+      cause: err,
+    });
+  }
+  try {
+    return await chooseToken(lib, modulePath, tokenLabel);
+  } catch (err) {
+    await lib.finalize().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function chooseToken(lib: NativeLibrary, modulePath: string, tokenLabel: string | undefined): Promise<{ slot: number; token: TokenIdentity }> {
+  let slots: NativeSlot[];
+  try {
+    slots = (await lib.slots(true)).filter((s) => s.token !== undefined);
+  } catch (err) {
+    throw new XksctlError("XKS_HSM_TOKEN", `Cannot list the slots of ${modulePath}: ${describeFailure(err)}`, { cause: err });
+  }
+  const labels = slots.map((s) => JSON.stringify(s.token!.label)).join(", ") || "none";
+  const chosen = tokenLabel === undefined ? slots.filter((s) => (s.token!.flags & CKF_TOKEN_INITIALIZED) !== 0).slice(0, 1) : slots.filter((s) => s.token!.label === tokenLabel);
+  if (chosen.length === 0) {
+    throw new XksctlError(
+      "XKS_HSM_TOKEN",
+      tokenLabel === undefined ? `No initialised token in any slot of ${modulePath} (tokens present: ${labels})` : `No token labelled "${tokenLabel}" (tokens present: ${labels})`,
+    );
+  }
+  if (chosen.length > 1) throw new XksctlError("XKS_HSM_TOKEN", `${chosen.length} tokens are labelled "${tokenLabel}"; labels must be unique`);
+  const t = chosen[0]!.token!;
   return {
-    label: trim(info.label),
-    manufacturerId: trim(info.manufacturerID),
-    model: trim(info.model),
-    serialNumber: trim(info.serialNumber),
-    hardwareVersion: version(info.hardwareVersion),
-    firmwareVersion: version(info.firmwareVersion),
+    slot: chosen[0]!.slot,
+    token: { label: t.label, manufacturerId: t.manufacturerId, model: t.model, serialNumber: t.serialNumber, hardwareVersion: t.hardwareVersion, firmwareVersion: t.firmwareVersion },
   };
+}
+
+/** PIN-related CKRs: the admin's PIN is wrong, malformed or locked. */
+const PIN_CODES = new Set<number>([CKR.PIN_INCORRECT, CKR.PIN_INVALID, CKR.PIN_LEN_RANGE, CKR.PIN_EXPIRED, CKR.PIN_LOCKED]);
+
+/**
+ * Opens a session on `slot`; C_OpenSession refused becomes XKS_HSM_SESSION (start-up) — callers on
+ * the request path classify the raw rejection themselves.
+ */
+export async function openSession(lib: NativeLibrary, slot: number): Promise<number> {
+  try {
+    return await lib.openSession(slot);
+  } catch (err) {
+    throw new XksctlError("XKS_HSM_SESSION", `C_OpenSession refused a read/write session: ${describeFailure(err)}`, { cause: err });
+  }
+}
+
+/**
+ * The one C_Login of xksctl (CKU_USER; already logged in is success), with the one error mapping:
+ * a PIN problem is XKS_HSM_LOGIN, any other refusal XKS_HSM_LOGIN_REFUSED (on nShield module
+ * protection: CKNFAST_FAKE_ACCELERATOR_LOGIN missing from cknfastrc).
+ */
+export async function login(lib: NativeLibrary, session: number, pin: string): Promise<void> {
+  const buf = Buffer.from(pin, "utf8");
+  try {
+    await lib.login(session, buf);
+  } catch (err) {
+    const code = ckrOf(err);
+    if (code !== undefined && PIN_CODES.has(code)) throw new XksctlError("XKS_HSM_LOGIN", `C_Login refused the user PIN: ${ckrName(code)}`, { cause: err });
+    throw new XksctlError("XKS_HSM_LOGIN_REFUSED", `C_Login failed: ${describeFailure(err)}`, { cause: err });
+  } finally {
+    buf.fill(0);
+  }
 }

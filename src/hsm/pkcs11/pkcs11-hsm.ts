@@ -1,22 +1,29 @@
 /**
- * The Hsm over PKCS#11 (pkcs11js): pooled sessions, cached key handles, AES-GCM in the three IV
- * modes, and recovery as the reference proxy does it (drop a session after a non-data error,
- * finalize and re-initialise the library after a device error).
+ * The Hsm over PKCS#11 for a network HSM: every call goes through the native driver (its own
+ * threads, never the event loop; docs/decisions/0002), so a module that answers each call in
+ * milliseconds slows only the request that waits for it.
  *
- * The long calls (C_Encrypt, C_Decrypt) run on the libuv thread pool through pkcs11js's async
- * variants, so a slow HSM never stalls the event loop; the short bookkeeping calls
- * (EncryptInit, FindObjects, GenerateRandom) are synchronous. See
- * docs/decisions/0002-hsm-calls-off-the-event-loop.md for the measurements behind this.
+ * Sessions heal:
+ * - an operation that fails in C_Encrypt/C_Decrypt closes its session (the HSM may still hold the
+ *   operation active; the next request gets a fresh session), so one bad request never fails a
+ *   later good one;
+ * - a stale session (CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED, CKR_USER_NOT_LOGGED_IN after a
+ *   hardserver restart) is replaced, the user logged in again when needed, and the operation run
+ *   once more on the fresh session (an Encrypt gets a new IV from the HSM);
+ * - a device error, a removed token or a lost library re-initialises the library: C_Finalize waits
+ *   until no call is inside the library, and sessions of the old initialisation are never closed
+ *   through the new one;
+ * - key handles are cached by label, dropped when the HSM calls one invalid and on forgetKeyHandles().
  */
-import pkcs11js from "pkcs11js";
+import { XksctlError } from "../../errors.js";
+import { HSM_SPARE_THREADS, HsmError, type GcmResult, type Hsm, type KeyInfo, type TokenIdentity } from "../types.js";
 import { aesKeyTemplate } from "./aes-key-template.js";
-import type { CallMode, GcmResult, Hsm, KeyInfo, TokenIdentity } from "../types.js";
 import { CKR } from "./ckr.js";
-import { IV_LENGTH, IvBatch, TAG_LENGTH, encryptOutputLength, gcmMechanism, splitEncryptOutput, type IvMode } from "./gcm.js";
 import { findSecretKeys } from "./find-keys.js";
-import { HsmError } from "../types.js";
+import { IV_LENGTH, IvBatch, TAG_LENGTH, encryptOutputLength, splitEncryptOutput, type IvMode } from "./gcm.js";
 import { fromPkcs11 } from "./hsm-error.js";
-import { loadLibrary, type LoadedLibrary } from "./library.js";
+import { describeFailure, initToken, loadLibrary, login, methodOf, openSession } from "./library.js";
+import { CKA_KEY_TYPE, CKA_LABEL, CKA_VALUE_LEN, CKM_AES_KEY_GEN, CKS_RO_PUBLIC_SESSION, CKS_RW_PUBLIC_SESSION, readUlong, type NativeLibrary } from "./native.js";
 import { SessionPool, type PooledSession } from "./session-pool.js";
 
 /** Options of the PKCS#11 HSM. */
@@ -31,181 +38,275 @@ export interface Pkcs11HsmOptions {
   ivMode: IvMode;
   /** Close the session after every request (reference session_eager_close, testing only). */
   eagerClose: boolean;
-  /** @default "async" */
-  callMode?: CallMode;
   /** Max time for one HSM operation before 503 DependencyTimeoutException, ms; 0 = none. */
   operationTimeoutMs?: number;
   /** Receives operational events (never key material or PINs). */
   onEvent?: (level: "info" | "warn" | "error", message: string) => void;
 }
 
+
 const KEY_TYPES: Record<number, string> = { 0x10: "GENERIC_SECRET", 0x15: "DES3", 0x1f: "AES" };
 const USAGES: [number, string][] = [
-  [pkcs11js.CKA_ENCRYPT, "ENCRYPT"],
-  [pkcs11js.CKA_DECRYPT, "DECRYPT"],
-  [pkcs11js.CKA_SIGN, "SIGN"],
-  [pkcs11js.CKA_VERIFY, "VERIFY"],
-  [pkcs11js.CKA_WRAP, "WRAP"],
-  [pkcs11js.CKA_UNWRAP, "UNWRAP"],
+  [0x104, "ENCRYPT"],
+  [0x105, "DECRYPT"],
+  [0x108, "SIGN"],
+  [0x10a, "VERIFY"],
+  [0x106, "WRAP"],
+  [0x107, "UNWRAP"],
 ];
+const HEALTH_LABEL = "xksctl-health-check";
+/** Calls whose failure may leave the operation active in the HSM: their session is closed. */
+const OPERATION_CALLS = new Set(["C_Encrypt", "C_Decrypt"]);
 
-/** Reads a CK_ULONG attribute value (native byte order, 8 bytes on x86_64). */
-function ulong(b: Buffer | undefined): number {
-  if (!b || b.length === 0) return 0;
-  return b.length >= 8 ? Number(b.readBigUInt64LE(0)) : b.readUInt32LE(0);
+/** One initialisation of the library: its slot, token, pool and health key. */
+interface Generation {
+  n: number;
+  slot: number;
+  token: TokenIdentity;
+  pool: SessionPool;
+  /**
+   * The session the user logged in on, kept open for the generation's life: PKCS#11 logs the user
+   * out when an application's last session with the token closes, which would happen when a fault
+   * makes every pooled session close at once. Log-ins after start-up are made on it.
+   */
+  anchor: number;
+  health?: { session: number; key: number };
 }
+
+type During = "encrypt" | "decrypt" | "other";
+type Op<T> = (lib: NativeLibrary, session: number) => Promise<T>;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** The PKCS#11 implementation of Hsm. */
 export class Pkcs11Hsm implements Hsm {
-  private lib: LoadedLibrary;
-  private pool: SessionPool;
-  private keys = new Map<string, pkcs11js.Handle>();
-  private healthSession?: pkcs11js.Handle;
-  private healthKey?: pkcs11js.Handle;
+  private gen: Generation;
+  private keys = new Map<string, number>();
   private resetting?: Promise<void>;
-  private generation = 1;
-  private readonly callMode: CallMode;
-  /** "random" IV mode: the session that refills is the one asking (any logged-in session will do). */
-  private ivSession?: pkcs11js.Handle;
-  private readonly ivs = new IvBatch((n) => this.lib.p.C_GenerateRandom(this.ivSession!, Buffer.alloc(n)));
+  private relogging?: Promise<void>;
+  private healthMaking?: Promise<{ session: number; key: number }>;
+  private healthRunning = false;
+  /** Counts logins after start-up; a key search that straddles one may have run logged out. */
+  private loginEpoch = 0;
+  private closed = false;
+  private readonly ivs: IvBatch;
+  /** "random" IV mode: the session of the Encrypt that triggered the refill. */
+  private ivSession = 0;
 
-  private constructor(private opts: Pkcs11HsmOptions) {
-    this.callMode = opts.callMode ?? "async";
-    this.lib = loadLibrary(opts.modulePath, opts.tokenLabel);
-    this.pool = this.newPool();
+  private constructor(
+    private readonly lib: NativeLibrary,
+    private readonly opts: Pkcs11HsmOptions,
+    gen: Generation,
+  ) {
+    this.gen = gen;
+    this.ivs = new IvBatch((n) => this.lib.generateRandom(this.ivSession, n));
   }
 
-  /** Loads the library, finds the token, logs in (a wrong PIN fails here) and makes the health key. */
-  static open(opts: Pkcs11HsmOptions): Pkcs11Hsm {
-    const hsm = new Pkcs11Hsm(opts);
+  /** Loads the library, finds the token, logs in (a wrong PIN fails here), opens the pool and makes the health key. */
+  static async open(opts: Pkcs11HsmOptions): Promise<Pkcs11Hsm> {
+    const loaded = await loadLibrary(opts.modulePath, opts.tokenLabel, opts.poolSize + HSM_SPARE_THREADS);
     try {
-      hsm.makeHealthKey();
+      const gen = await Pkcs11Hsm.startGeneration(loaded.lib, opts, 1, loaded.slot, loaded.token);
+      return new Pkcs11Hsm(loaded.lib, opts, gen);
     } catch (err) {
-      hsm.lib.p.C_Finalize();
+      await loaded.lib.finalize().catch(() => undefined);
       throw err;
     }
-    return hsm;
   }
 
-  private newPool(): SessionPool {
-    const pool = new SessionPool(this.lib.p, this.lib.slot, { maxSize: this.opts.poolSize, waitMs: this.opts.waitMs, pin: this.opts.pin }, this.generation);
+  /** Logs in on the anchor session, opens the pool, makes the health key on a session of its own. */
+  private static async startGeneration(lib: NativeLibrary, opts: Pkcs11HsmOptions, n: number, slot: number, token: TokenIdentity): Promise<Generation> {
+    const anchor = await openSession(lib, slot);
+    let healthSession: number | undefined;
     try {
-      pool.prewarm(this.opts.poolSize);
+      await login(lib, anchor, opts.pin);
+      healthSession = await openSession(lib, slot);
+      const pool = new SessionPool(lib, slot, { maxSize: opts.poolSize, waitMs: opts.waitMs, openError: (err) => fromPkcs11(err, "other") }, n);
+      try {
+        await pool.prewarm(opts.poolSize);
+      } catch (err) {
+        pool.close(new HsmError("internal", "start-up failed"));
+        throw fromPkcs11(err, "other");
+      }
+      let key: number;
+      try {
+        key = await lib.generateKey(healthSession, CKM_AES_KEY_GEN, aesKeyTemplate(HEALTH_LABEL, false));
+      } catch (err) {
+        pool.close(new HsmError("internal", "start-up failed"));
+        throw new XksctlError("XKS_HSM_KEYGEN", `C_GenerateKey refused the health-check session key (AES-256, CKA_TOKEN false): ${describeFailure(err)}`, { cause: err });
+      }
+      return { n, slot, token, pool, anchor, health: { session: healthSession, key } };
     } catch (err) {
-      pool.close(err as Error);
+      if (healthSession !== undefined) await lib.closeSession(healthSession).catch(() => undefined);
+      await lib.closeSession(anchor).catch(() => undefined);
       throw err;
     }
-    return pool;
-  }
-
-  /** A session AES key (CKA_TOKEN = false) no KMS key can name: lookups ask for CKA_TOKEN = true. */
-  private makeHealthKey(): void {
-    const p = this.lib.p;
-    this.healthSession = p.C_OpenSession(this.lib.slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-    this.healthKey = p.C_GenerateKey(this.healthSession, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, aesKeyTemplate("xksctl-health-check", false));
   }
 
   token(): TokenIdentity {
-    return this.lib.token;
+    return this.gen.token;
+  }
+
+  forgetKeyHandles(): void {
+    this.keys.clear();
   }
 
   /**
-   * Runs `fn` on a pooled session, classifying failures and applying the session's fate. An
-   * operation still running after operationTimeoutMs fails with kind "timeout" (503); its session
-   * stays out of the pool until the HSM answers, then is closed.
+   * Runs `op` on a pooled session: classifies a failure, closes the session when it may be
+   * unusable, re-initialises the library after a device error, and runs the operation once more on
+   * a fresh session when the first one was stale. An operation still running after
+   * operationTimeoutMs fails with kind "timeout" (503); its session stays out of the pool until the
+   * HSM answers, then is closed.
    */
-  private async withSession<T>(during: "encrypt" | "decrypt" | "other", fn: (s: PooledSession, p: pkcs11js.PKCS11) => Promise<T> | T): Promise<T> {
-    if (this.resetting) await this.resetting;
-    const pool = this.pool;
-    const s = await pool.acquire();
-    let drop = this.opts.eagerClose;
-    let timer: NodeJS.Timeout | undefined;
-    let timedOut = false;
-    const op = (async () => fn(s, this.lib.p))();
+  private async operate<T>(during: During, op: Op<T>, retried = false): Promise<T> {
+    if (this.closed) throw new HsmError("internal", "the proxy is shutting down");
+    if (this.resetting) throw new HsmError("internal", "the HSM is being re-initialised after a device error");
+    const gen = this.gen;
+    const epoch = this.loginEpoch;
+    const s = await gen.pool.acquire();
+    const running = op(this.lib, s.handle);
+    let settled = false;
     try {
-      const limit = this.opts.operationTimeoutMs;
-      if (!limit) return await op;
-      return await Promise.race([
-        op,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            timedOut = true;
-            reject(new HsmError("timeout", `the HSM did not answer within ${limit} ms`));
-          }, limit);
-        }),
-      ]);
+      const result = await this.withTimeout(running, () => {
+        void running.then(
+          () => gen.pool.release(s, true),
+          () => gen.pool.release(s, true),
+        );
+      });
+      settled = true;
+      gen.pool.release(s, this.opts.eagerClose);
+      return result;
     } catch (raw) {
-      const err = fromPkcs11(raw, "PKCS#11 call", during);
-      if (err.fate !== "keep") drop = true;
+      if (raw instanceof HsmError && raw.kind === "timeout" && !settled) throw raw;
+      const err = fromPkcs11(raw, during);
+      const drop = err.fate !== "keep" || OPERATION_CALLS.has(methodOf(raw)) || this.opts.eagerClose;
+      gen.pool.release(s, drop);
       if (err.fate === "reset") this.scheduleReset(err);
-      throw err;
-    } finally {
-      clearTimeout(timer);
-      if (timedOut) {
-        const late = () => pool.release(s, true);
-        op.then(late, late);
-      } else pool.release(s, drop || s.generation !== this.generation);
-    }
-  }
-
-  /** Finds a token secret key by CKA_LABEL (cached); two keys with one label is an error. */
-  private keyHandle(label: string, s: PooledSession): pkcs11js.Handle {
-    const cached = this.keys.get(label);
-    if (cached) return cached;
-    const found = findSecretKeys(this.lib.p, s.handle, { label, tokenOnly: true, max: 2 });
-    if (found.length === 0) throw new HsmError("key-not-found", "no secret key with that label on the token");
-    if (found.length > 1) throw new HsmError("internal", "two secret keys share that label; labels must be unique");
-    this.keys.set(label, found[0]!);
-    return found[0]!;
-  }
-
-  /** Runs a keyed operation; a stale cached handle is looked up again once. */
-  private async keyed<T>(label: string, during: "encrypt" | "decrypt" | "other", fn: (s: PooledSession, p: pkcs11js.PKCS11, h: pkcs11js.Handle) => Promise<T> | T): Promise<T> {
-    try {
-      return await this.withSession(during, (s, p) => fn(s, p, this.keyHandle(label, s)));
-    } catch (err) {
-      const code = (err as HsmError).ckr;
-      if (this.keys.has(label) && (code === CKR.OBJECT_HANDLE_INVALID || code === CKR.KEY_HANDLE_INVALID)) {
-        this.keys.delete(label);
-        return this.withSession(during, (s, p) => fn(s, p, this.keyHandle(label, s)));
+      if (err.fate === "stale" && !retried) {
+        if (err.ckr === CKR.USER_NOT_LOGGED_IN) await this.relogin(gen, epoch);
+        return this.operate(during, op, true);
       }
       throw err;
     }
   }
 
-  async keyMetadata(label: string): Promise<KeyInfo> {
-    return this.keyed(label, "other", (s, p, h) => this.describeKey(p, s.handle, h, label));
+  /** Races `p` against operationTimeoutMs; on timeout calls `late` (the call keeps running on its thread). */
+  private withTimeout<T>(p: Promise<T>, late: () => void): Promise<T> {
+    const limit = this.opts.operationTimeoutMs;
+    if (!limit) return p;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        late();
+        reject(new HsmError("timeout", `the HSM did not answer within ${limit} ms`));
+      }, limit);
+      p.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
   }
 
-  private describeKey(p: pkcs11js.PKCS11, session: pkcs11js.Handle, h: pkcs11js.Handle, label: string): KeyInfo {
-    const attrs = p.C_GetAttributeValue(session, h, [{ type: pkcs11js.CKA_KEY_TYPE }, { type: pkcs11js.CKA_VALUE_LEN }, ...USAGES.map(([type]) => ({ type }))]);
-    const byType = new Map(attrs.map((a) => [a.type, a.value as Buffer | undefined]));
-    const keyType = ulong(byType.get(pkcs11js.CKA_KEY_TYPE));
-    const bits = ulong(byType.get(pkcs11js.CKA_VALUE_LEN)) * 8;
-    const name = KEY_TYPES[keyType] ?? `0x${keyType.toString(16)}`;
-    const keyUsage = USAGES.filter(([type]) => byType.get(type)?.[0] === 1).map(([, n]) => n);
-    return { label, keySpec: `${name}_${bits}`, keyUsage };
+  /**
+   * Logs the user in again after the HSM forgot the login: once per loss, however many requests
+   * noticed it (`epoch` is the login count when the caller's operation started).
+   */
+  private relogin(gen: Generation, epoch: number): Promise<void> {
+    if (this.relogging) return this.relogging;
+    if (this.loginEpoch !== epoch) return Promise.resolve();
+    this.relogging = (async () => {
+      this.opts.onEvent?.("warn", "the HSM reports the user is no longer logged in (hardserver restart or idle logout); logging in again");
+      try {
+        await login(this.lib, gen.anchor, this.opts.pin);
+      } catch {
+        // The anchor itself went stale: a new one first, then the old one closed.
+        const s = await this.lib.openSession(gen.slot).catch((e) => {
+          throw fromPkcs11(e, "other");
+        });
+        await login(this.lib, s, this.opts.pin).catch(async (e) => {
+          await this.lib.closeSession(s).catch(() => undefined);
+          throw e;
+        });
+        const old = gen.anchor;
+        gen.anchor = s;
+        void this.lib.closeSession(old).catch(() => undefined);
+      }
+      this.loginEpoch++;
+    })().finally(() => (this.relogging = undefined));
+    return this.relogging;
+  }
+
+  /** Finds a token secret key by CKA_LABEL (cached); two keys with one label is an error. */
+  private async keyHandle(lib: NativeLibrary, session: number, label: string): Promise<number> {
+    const cached = this.keys.get(label);
+    if (cached !== undefined) return cached;
+    const epoch = this.loginEpoch;
+    const found = await findSecretKeys(lib, session, { label, tokenOnly: true, max: 2 });
+    if (found.length === 0) {
+      // A logged-out session finds no private object: after a hardserver restart "not found" may mean
+      // "not logged in". A login during the search, or C_GetSessionInfo, tells them apart; the caller
+      // then logs in (if still needed) and retries.
+      const relogged = this.loginEpoch !== epoch || this.relogging !== undefined;
+      const { state } = relogged ? { state: CKS_RW_PUBLIC_SESSION } : await lib.sessionInfo(session);
+      if (state === CKS_RO_PUBLIC_SESSION || state === CKS_RW_PUBLIC_SESSION) {
+        throw new HsmError("internal", "the session is no longer logged in (key lookup found nothing)", CKR.USER_NOT_LOGGED_IN, "stale");
+      }
+      throw new HsmError("key-not-found", "no secret key with that label on the token");
+    }
+    if (found.length > 1) throw new HsmError("internal", "two secret keys share that label; labels must be unique");
+    this.keys.set(label, found[0]!);
+    return found[0]!;
+  }
+
+  /** Runs a keyed operation; a cached handle the HSM calls invalid is dropped and looked up again once. */
+  private async keyed<T>(label: string, during: During, fn: (lib: NativeLibrary, session: number, key: number) => Promise<T>): Promise<T> {
+    let fromCache = false;
+    let used: number | undefined;
+    const run = () =>
+      this.operate(during, async (lib, s) => {
+        fromCache = this.keys.has(label);
+        used = await this.keyHandle(lib, s, label);
+        return fn(lib, s, used);
+      });
+    try {
+      return await run();
+    } catch (err) {
+      const code = (err as HsmError).ckr;
+      const invalid = code === CKR.OBJECT_HANDLE_INVALID || code === CKR.KEY_HANDLE_INVALID;
+      // Another request may already have dropped the same stale handle: compare, then look up again once.
+      if ((invalid || (err as HsmError).kind === "key-not-found") && this.keys.get(label) === used) this.keys.delete(label);
+      if (fromCache && invalid) return run();
+      throw err;
+    }
+  }
+
+  async keyMetadata(label: string): Promise<KeyInfo> {
+    return this.keyed(label, "other", (lib, s, h) => describeKey(lib, s, h, label));
   }
 
   async encrypt(label: string, plaintext: Buffer, hsmAad: Buffer): Promise<GcmResult> {
-    return this.keyed(label, "encrypt", (s, p, h) => this.gcmEncrypt(p, s.handle, h, plaintext, hsmAad));
+    return this.keyed(label, "encrypt", (lib, s, h) => this.gcmEncrypt(lib, s, h, plaintext, hsmAad));
   }
 
-  private async gcmEncrypt(p: pkcs11js.PKCS11, session: pkcs11js.Handle, key: pkcs11js.Handle, plaintext: Buffer, aad: Buffer): Promise<GcmResult> {
+  private async gcmEncrypt(lib: NativeLibrary, session: number, key: number, plaintext: Buffer, aad: Buffer): Promise<GcmResult> {
     const mode = this.opts.ivMode;
     let iv: Buffer;
     if (mode === "random") {
       this.ivSession = session;
-      iv = this.ivs.next();
+      iv = await this.ivs.next();
     } else iv = Buffer.alloc(mode === "hsm-zero" ? IV_LENGTH : 0);
-    p.C_EncryptInit(session, gcmMechanism(iv, aad), key);
-    const out = Buffer.alloc(encryptOutputLength(plaintext.length, mode));
-    const written = this.callMode === "async" ? await p.C_EncryptAsync(session, plaintext, out) : p.C_Encrypt(session, plaintext, out);
-    if (written.length !== out.length) {
-      throw new HsmError("internal", `C_Encrypt returned ${written.length} bytes, expected ${out.length}; check [hsm_capabilities]`);
+    const length = encryptOutputLength(plaintext.length, mode);
+    const r = await lib.encryptGcm(session, key, iv, aad, plaintext, length);
+    if (r.output.length !== length) {
+      throw new HsmError("internal", `C_Encrypt returned ${r.output.length} bytes, expected ${length}; check [hsm_capabilities]`);
     }
-    const { ciphertext, tag, appendedIv } = splitEncryptOutput(written, plaintext.length, mode);
-    const finalIv = appendedIv ?? iv;
+    const { ciphertext, tag, appendedIv } = splitEncryptOutput(r.output, plaintext.length, mode);
+    const finalIv = appendedIv ?? r.iv;
     if (finalIv.length !== IV_LENGTH || finalIv.every((b) => b === 0)) {
       throw new HsmError("internal", "the HSM did not provide a GCM IV; check [hsm_capabilities] for this HSM");
     }
@@ -213,83 +314,156 @@ export class Pkcs11Hsm implements Hsm {
   }
 
   async decrypt(label: string, ciphertext: Buffer, iv: Buffer, tag: Buffer, hsmAad: Buffer): Promise<Buffer> {
-    return this.keyed(label, "decrypt", (s, p, h) => this.gcmDecrypt(p, s.handle, h, ciphertext, iv, tag, hsmAad));
-  }
-
-  private async gcmDecrypt(p: pkcs11js.PKCS11, session: pkcs11js.Handle, key: pkcs11js.Handle, ct: Buffer, iv: Buffer, tag: Buffer, aad: Buffer): Promise<Buffer> {
-    p.C_DecryptInit(session, gcmMechanism(iv, aad), key);
-    const input = Buffer.concat([ct, tag]);
-    // SoftHSM needs room for ciphertext + tag even though only the plaintext is written.
-    const out = Buffer.alloc(ct.length + TAG_LENGTH);
-    const plain = this.callMode === "async" ? await p.C_DecryptAsync(session, input, out) : p.C_Decrypt(session, input, out);
-    return Buffer.from(plain);
+    return this.keyed(label, "decrypt", (lib, s, h) => gcmDecrypt(lib, s, h, ciphertext, iv, tag, hsmAad));
   }
 
   async listKeys(): Promise<KeyInfo[]> {
-    return this.withSession("other", (s, p) => {
-      const handles = findSecretKeys(p, s.handle, { tokenOnly: true, max: 10000 });
-      return handles.map((h) => {
-        const [labelAttr] = p.C_GetAttributeValue(s.handle, h, [{ type: pkcs11js.CKA_LABEL }]);
-        return this.describeKey(p, s.handle, h, (labelAttr?.value as Buffer | undefined)?.toString("utf8") ?? "");
-      });
+    return this.operate("other", async (lib, s) => {
+      const handles = await findSecretKeys(lib, s, { tokenOnly: true, max: 10000 });
+      const out: KeyInfo[] = [];
+      for (const h of handles) {
+        const [labelAttr] = await lib.getAttributes(s, h, [CKA_LABEL]);
+        out.push(await describeKey(lib, s, h, labelAttr?.toString("utf8") ?? ""));
+      }
+      return out;
     });
   }
 
+  /** The health session and key of the current generation, made again when gone (session loss, logout). */
+  private healthKey(gen: Generation): Promise<{ session: number; key: number }> {
+    if (gen.health) return Promise.resolve(gen.health);
+    this.healthMaking ??= (async () => {
+      const s = await this.lib.openSession(gen.slot);
+      try {
+        const key = await this.lib.generateKey(s, CKM_AES_KEY_GEN, aesKeyTemplate(HEALTH_LABEL, false));
+        if (this.gen === gen) gen.health = { session: s, key };
+        return { session: s, key };
+      } catch (err) {
+        await this.lib.closeSession(s).catch(() => undefined);
+        throw err;
+      }
+    })().finally(() => (this.healthMaking = undefined));
+    return this.healthMaking;
+  }
+
+  /** Forgets the health session and key (closing the session when it belongs to the current library). */
+  private dropHealth(gen: Generation): void {
+    const old = gen.health;
+    gen.health = undefined;
+    if (old && this.gen === gen) void this.lib.closeSession(old.session).catch(() => undefined);
+  }
+
+  /**
+   * A deep check on the health key's own session (never one KMS traffic waits for): encrypt and
+   * decrypt in the HSM. A lost session, login or key is made again and the check run once more; a
+   * device error starts the re-initialisation. A check still inside the HSM makes the next one fail
+   * at once ("timeout") rather than share its session.
+   */
   async selfTest(): Promise<void> {
-    if (this.resetting) await this.resetting;
-    const key = this.healthKey;
-    if (!key) throw new HsmError("internal", "no health-check key (the HSM is being reset)");
+    if (this.closed) throw new HsmError("internal", "the proxy is shutting down");
+    if (this.resetting) throw new HsmError("internal", "the HSM is being re-initialised after a device error");
+    if (this.healthRunning) throw new HsmError("timeout", "the previous health check has not come back from the HSM");
+    this.healthRunning = true;
+    const gen = this.gen;
+    const epoch = this.loginEpoch;
     const plaintext = Buffer.from("xksctl health check");
     const aad = Buffer.from([0, 0, 0]);
-    const enc = await this.withSession("encrypt", (s, p) => this.gcmEncrypt(p, s.handle, key, plaintext, aad));
-    const dec = await this.withSession("decrypt", (s, p) => this.gcmDecrypt(p, s.handle, key, enc.ciphertext, enc.iv, enc.tag, aad));
-    if (!dec.equals(plaintext)) throw new HsmError("internal", "health-check round trip returned different bytes");
+    const roundTrip = async () => {
+      const h = await this.healthKey(gen);
+      const enc = await this.gcmEncrypt(this.lib, h.session, h.key, plaintext, aad);
+      const dec = await gcmDecrypt(this.lib, h.session, h.key, enc.ciphertext, enc.iv, enc.tag, aad);
+      if (!dec.equals(plaintext)) throw new HsmError("internal", "health-check round trip returned different bytes");
+    };
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await roundTrip();
+        } catch (raw) {
+          const err = fromPkcs11(raw, "other");
+          this.dropHealth(gen);
+          if (err.fate === "reset") this.scheduleReset(err);
+          const lost = err.fate === "stale" || err.ckr === CKR.OBJECT_HANDLE_INVALID || err.ckr === CKR.KEY_HANDLE_INVALID;
+          if (!lost || attempt > 0 || this.gen !== gen) throw err;
+          if (err.ckr === CKR.USER_NOT_LOGGED_IN) await this.relogin(gen, epoch);
+        }
+      }
+    } finally {
+      this.healthRunning = false;
+    }
   }
 
-  /** Starts a library reset once; requests wait for it. */
+  /** Starts a library re-initialisation once; requests fail fast while it runs. */
   private scheduleReset(cause: HsmError): void {
-    if (this.resetting) return;
+    if (this.resetting || this.closed) return;
     this.opts.onEvent?.("error", `HSM device error (${cause.message}); re-initialising the PKCS#11 library`);
-    this.resetting = this.reset().finally(() => {
-      this.resetting = undefined;
-    });
+    this.resetting = this.reset().finally(() => (this.resetting = undefined));
   }
 
-  /** Finalize and re-initialise the library after a device error (reference-proxy.md §5). */
+  /**
+   * C_Finalize and C_Initialize again, then the token, login, pool and health key anew. Waits until
+   * no call is inside the library before C_Finalize (a hung call keeps its thread); retries with
+   * back-off while the HSM stays unusable.
+   */
   private async reset(): Promise<void> {
-    const old = this.pool;
-    old.close(new HsmError("internal", "HSM is being re-initialised after a device error"));
-    for (let waited = 0; old.inUse > 0 && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
-    this.generation++;
+    const old = this.gen;
+    old.pool.close(new HsmError("internal", "the HSM is being re-initialised after a device error"), false);
     this.keys.clear();
     this.ivs.clear();
-    this.healthKey = undefined;
-    try {
-      this.lib.p.C_Finalize();
-    } catch {
-      /* the library may already be gone */
+    for (let waited = 0; this.lib.inFlight() > 0; waited += 50) {
+      if (waited === 1000) this.opts.onEvent?.("warn", `waiting for ${this.lib.inFlight()} PKCS#11 call(s) still inside the library before C_Finalize`);
+      if (this.closed) return;
+      await sleep(50);
     }
-    try {
-      this.lib = loadLibrary(this.opts.modulePath, this.opts.tokenLabel);
-      this.pool = this.newPool();
-      this.makeHealthKey();
-      this.opts.onEvent?.("info", "PKCS#11 library re-initialised");
-    } catch (err) {
-      this.opts.onEvent?.("error", `HSM re-initialisation failed: ${(err as Error).message}`);
-      this.pool = old; // closed: requests fail with InternalException until the next device error retries
-      setTimeout(() => this.scheduleReset(new HsmError("internal", "retrying after a failed re-initialisation")), 1000).unref();
+    await this.lib.finalize().catch(() => undefined);
+    let last = "";
+    for (let delay = 250; !this.closed; delay = Math.min(delay * 2, 4_000)) {
+      try {
+        const { slot, token } = await initToken(this.lib, this.opts.modulePath, this.opts.tokenLabel);
+        this.gen = await Pkcs11Hsm.startGeneration(this.lib, this.opts, old.n + 1, slot, token);
+        this.opts.onEvent?.("info", "PKCS#11 library re-initialised");
+        return;
+      } catch (err) {
+        const why = (err as Error).message;
+        if (why !== last) this.opts.onEvent?.("error", `HSM re-initialisation failed (${why}); retrying`);
+        last = why;
+        await this.lib.finalize().catch(() => undefined);
+        await sleep(delay);
+      }
     }
+  }
+
+  /** Health of the library right now, without a round trip: sessions, waiters, calls inside, reset state. */
+  stats(): { sessions: number; inUse: number; waiting: number; inFlight: number; resetting: boolean } {
+    const p = this.gen.pool;
+    return { sessions: p.size(), inUse: p.inUse, waiting: p.waiting(), inFlight: this.lib.inFlight(), resetting: this.resetting !== undefined };
   }
 
   async close(): Promise<void> {
-    if (this.resetting) await this.resetting;
-    this.pool.close(new HsmError("internal", "the proxy is shutting down"));
-    for (let waited = 0; this.pool.inUse > 0 && waited < 5000; waited += 5) await new Promise((r) => setTimeout(r, 5));
-    try {
-      if (this.healthSession) this.lib.p.C_CloseSession(this.healthSession);
-      this.lib.p.C_Finalize();
-    } catch {
-      /* closing anyway */
-    }
+    this.closed = true;
+    const gen = this.gen;
+    gen.pool.close(new HsmError("internal", "the proxy is shutting down"));
+    for (let waited = 0; gen.pool.inUse > 0 && waited < 5000; waited += 10) await sleep(10);
+    if (gen.health) await this.lib.closeSession(gen.health.session).catch(() => undefined);
+    await this.lib.closeSession(gen.anchor).catch(() => undefined);
+    // C_Finalize only when nothing is inside the library; a hung call would be torn down under it.
+    for (let waited = 0; this.lib.inFlight() > 0 && waited < 2000; waited += 10) await sleep(10);
+    if (this.lib.inFlight() === 0) await this.lib.finalize().catch(() => undefined);
   }
 }
+
+/** The keySpec and usages GetKeyMetadata reports (reference derivation). */
+async function describeKey(lib: NativeLibrary, session: number, h: number, label: string): Promise<KeyInfo> {
+  const values = await lib.getAttributes(session, h, [CKA_KEY_TYPE, CKA_VALUE_LEN, ...USAGES.map(([type]) => type)]);
+  const ulong = (b: Buffer | null | undefined) => (b && b.length === 8 ? readUlong(b) : 0);
+  const keyType = ulong(values[0]);
+  const bits = ulong(values[1]) * 8;
+  const name = KEY_TYPES[keyType] ?? `0x${keyType.toString(16)}`;
+  const keyUsage = USAGES.filter((_, i) => values[i + 2]?.[0] === 1).map(([, n]) => n);
+  return { label, keySpec: `${name}_${bits}`, keyUsage };
+}
+
+async function gcmDecrypt(lib: NativeLibrary, session: number, key: number, ct: Buffer, iv: Buffer, tag: Buffer, aad: Buffer): Promise<Buffer> {
+  // SoftHSM needs room for ciphertext + tag even though only the plaintext is written.
+  return lib.decryptGcm(session, key, iv, aad, Buffer.concat([ct, tag]), ct.length + TAG_LENGTH);
+}
+

@@ -1,16 +1,16 @@
 /**
- * A pool of logged-in PKCS#11 sessions, one operation in flight per session. Taking a session
- * waits in FIFO order up to a deadline, then fails with kind "throttled" (429): KMS gives up
- * after 250 ms, so queueing longer only produces late answers (platform-notes.md §9).
+ * A pool of PKCS#11 sessions of one slot, one operation in flight per session. Sessions are opened
+ * through the native driver (never on the event loop); the user login is the token's, made once by
+ * the HSM layer. Taking a session waits in FIFO order up to a deadline, then fails with kind
+ * "throttled" (429): KMS gives up after 250 ms, so queueing longer only produces late answers.
+ * A dropped session is closed in the background and replaced when a request needs one.
  */
-import pkcs11js from "pkcs11js";
-import { XksctlError } from "../../errors.js";
-import { CKR, ckrName } from "./ckr.js";
 import { HsmError } from "../types.js";
+import type { NativeLibrary } from "./native.js";
 
-/** A pooled session; `generation` ties it to one library initialisation. */
+/** A pooled session; `generation` ties it to one initialisation of the library. */
 export interface PooledSession {
-  handle: pkcs11js.Handle;
+  handle: number;
   generation: number;
 }
 
@@ -26,61 +26,49 @@ export interface PoolOptions {
   maxSize: number;
   /** Max wait for a session, ms (session_wait_milli). */
   waitMs: number;
-  pin: string;
+  /** Turns a failed C_OpenSession into the error the request gets. */
+  openError(err: unknown): Error;
 }
 
-/** Opens and lends sessions of one slot. */
+/** Opens and lends the sessions of one slot for one library generation. */
 export class SessionPool {
   private free: PooledSession[] = [];
   private waiters: Waiter[] = [];
+  /** Sessions open or being opened. */
   private total = 0;
   private closed = false;
   /** Sessions currently lent out. */
   inUse = 0;
 
   constructor(
-    private p: pkcs11js.PKCS11,
-    private slot: pkcs11js.Handle,
+    private lib: NativeLibrary,
+    private slot: number,
     private opts: PoolOptions,
     readonly generation: number,
   ) {}
 
-  /** Opens one session and logs in; a wrong PIN becomes XKS_HSM_LOGIN. */
-  open(): PooledSession {
-    const handle = this.p.C_OpenSession(this.slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-    try {
-      this.p.C_Login(handle, pkcs11js.CKU_USER, this.opts.pin);
-    } catch (err) {
-      const code = (err as { code?: number }).code ?? -1;
-      if (code !== CKR.USER_ALREADY_LOGGED_IN) {
-        try {
-          this.p.C_CloseSession(handle);
-        } catch {
-          /* already unusable */
-        }
-        if (code === CKR.PIN_INCORRECT || code === CKR.PIN_LOCKED || code === 0xa1 /* CKR_PIN_INVALID */) {
-          throw new XksctlError("XKS_HSM_LOGIN", `C_Login refused the user PIN: ${ckrName(code)}`);
-        }
-        throw new HsmError("internal", `C_Login returned ${ckrName(code)}`, code, "drop");
-      }
+  /** Opens `n` sessions now (in parallel), so the first requests do not pay for them; rejects on the first failure. */
+  async prewarm(n: number): Promise<void> {
+    const count = Math.min(n, this.opts.maxSize - this.total);
+    this.total += count;
+    const results = await Promise.allSettled(Array.from({ length: count }, () => this.lib.openSession(this.slot)));
+    for (const r of results) {
+      if (r.status === "fulfilled") this.free.push({ handle: r.value, generation: this.generation });
+      else this.total--;
     }
-    this.total++;
-    return { handle, generation: this.generation };
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
   }
 
-  /** Opens `n` sessions now, so the first requests do not pay for them. */
-  prewarm(n: number): void {
-    for (let i = 0; i < n && this.total < this.opts.maxSize; i++) this.free.push(this.open());
-  }
-
-  /** Lends a session, waiting up to waitMs. */
+  /** Lends a session, opening one when the pool has room, else waiting up to waitMs. */
   acquire(): Promise<PooledSession> {
     if (this.closed) return Promise.reject(new HsmError("internal", "HSM session pool is closed"));
-    const s = this.free.pop() ?? (this.total < this.opts.maxSize ? this.open() : undefined);
+    const s = this.free.pop();
     if (s) {
       this.inUse++;
       return Promise.resolve(s);
     }
+    if (this.total < this.opts.maxSize) return this.openLent();
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         resolve,
@@ -94,26 +82,32 @@ export class SessionPool {
     });
   }
 
-  /** Returns a session; `drop` closes it instead of reusing it. */
+  /** Opens a session that is lent at once. */
+  private async openLent(): Promise<PooledSession> {
+    this.total++;
+    this.inUse++;
+    try {
+      return { handle: await this.lib.openSession(this.slot), generation: this.generation };
+    } catch (err) {
+      this.total--;
+      this.inUse--;
+      throw this.opts.openError(err);
+    }
+  }
+
+  /**
+   * Returns a session; `drop` closes it instead of reusing it. A session of another generation is
+   * never closed here: its handle number may belong to a session of the re-initialised library.
+   */
   release(s: PooledSession, drop = false): void {
     this.inUse--;
-    if (drop || this.closed) {
+    if (drop || this.closed || s.generation !== this.generation) {
       this.total--;
-      try {
-        this.p.C_CloseSession(s.handle);
-      } catch {
-        /* the session is gone either way */
-      }
+      if (s.generation === this.generation) void this.lib.closeSession(s.handle).catch(() => undefined);
       const next = this.waiters.shift();
-      if (next) {
+      if (next && !this.closed) {
         clearTimeout(next.timer);
-        try {
-          const fresh = this.open();
-          this.inUse++;
-          next.resolve(fresh);
-        } catch (err) {
-          next.reject(err as Error);
-        }
+        this.openLent().then(next.resolve, next.reject);
       }
       return;
     }
@@ -125,13 +119,18 @@ export class SessionPool {
     } else this.free.push(s);
   }
 
-  /** Number of sessions open (free + lent). */
+  /** Number of sessions open or being opened (free + lent). */
   size(): number {
     return this.total;
   }
 
-  /** Rejects waiters and closes every free session; lent ones close when released. */
-  close(reason: Error): void {
+  /** Waiters for a session right now. */
+  waiting(): number {
+    return this.waiters.length;
+  }
+
+  /** Rejects waiters and closes every free session (when `closeSessions`); lent ones are dropped when released. */
+  close(reason: Error, closeSessions = true): void {
     this.closed = true;
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
@@ -139,11 +138,7 @@ export class SessionPool {
     }
     for (const s of this.free.splice(0)) {
       this.total--;
-      try {
-        this.p.C_CloseSession(s.handle);
-      } catch {
-        /* ignore */
-      }
+      if (closeSessions) void this.lib.closeSession(s.handle).catch(() => undefined);
     }
   }
 }

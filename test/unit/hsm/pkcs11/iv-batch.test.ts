@@ -4,12 +4,12 @@ import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { IV_BATCH, IvBatch } from "../../../../src/hsm/pkcs11/gcm.js";
 
-test("one HSM call per IV_BATCH IVs, no IV handed out twice", () => {
+test("one HSM call per IV_BATCH IVs, no IV handed out twice", async () => {
   let calls = 0;
-  const ivs = new IvBatch((n) => (calls++, randomBytes(n)));
+  const ivs = new IvBatch(async (n) => (calls++, randomBytes(n)));
   const seen = new Set<string>();
   for (let i = 0; i < IV_BATCH * 3 + 1; i++) {
-    const iv = ivs.next();
+    const iv = await ivs.next();
     assert.equal(iv.length, 12);
     seen.add(iv.toString("hex"));
   }
@@ -17,10 +17,22 @@ test("one HSM call per IV_BATCH IVs, no IV handed out twice", () => {
   assert.equal(calls, 4);
 });
 
-test("a returned IV is a copy: changing it does not touch the batch", () => {
+test("concurrent callers share one refill and still get distinct IVs", async () => {
+  let calls = 0;
+  const ivs = new IvBatch(async (n) => {
+    calls++;
+    await new Promise((r) => setTimeout(r, 5));
+    return randomBytes(n);
+  });
+  const got = await Promise.all(Array.from({ length: IV_BATCH + 10 }, () => ivs.next()));
+  assert.equal(new Set(got.map((b) => b.toString("hex"))).size, IV_BATCH + 10);
+  assert.equal(calls, 2);
+});
+
+test("a returned IV is a copy: changing it does not touch the batch", async () => {
   const source = Buffer.alloc(12 * IV_BATCH, 7);
-  const ivs = new IvBatch(() => source);
-  const iv = ivs.next();
+  const ivs = new IvBatch(async () => source);
+  const iv = await ivs.next();
   iv.fill(1);
-  assert.equal(ivs.next()[0], 7);
+  assert.equal((await ivs.next())[0], 7);
 });
