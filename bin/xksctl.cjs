@@ -1,9 +1,8 @@
 #!/usr/bin/env node
-// Entry point. CommonJS on purpose: it runs before any ES module loads, so the libuv thread
-// pool (which runs PKCS#11 calls, see docs/decisions/0002-hsm-calls-off-the-event-loop.md)
-// is sized before its first use.
+// Entry point: loads the bundled CLI (dist/cli.js, built by `npm run build`). PKCS#11 calls run
+// on the native driver's own threads (docs/decisions/0002-hsm-calls-off-the-event-loop.md), so
+// the libuv thread pool keeps Node's default size: it serves only files, DNS and crypto.
 "use strict";
-if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = "64";
 const path = require("node:path");
 const { pathToFileURL } = require("node:url");
 import(pathToFileURL(path.join(__dirname, "..", "dist", "cli.js")).href)
