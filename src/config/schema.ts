@@ -55,6 +55,7 @@ export const SCHEMA: readonly TableSpec[] = [
       { name: "service", type: { kind: "string", nonEmpty: true }, required: true, description: "SigV4 service name (kms-xks-proxy)." },
       { name: "ciphertext_metadata_b64", type: str, required: false, description: "Base64 of at most 20 bytes returned as ciphertextMetadata on every Encrypt." },
       { name: "fleet_size", type: { kind: "int", min: 1, max: 1000 }, required: false, default: 1, extension: true, description: "xksProxyFleetSize reported by GetHealthStatus: proxies behind this endpoint." },
+      { name: "workers", type: { kind: "int", min: 1, max: 256 }, required: false, extension: true, description: "Worker processes of `serve` (default: one per available CPU; 1 = a single process). The session pool is split between them, at most session_pool_max_size pooled sessions in all; each process also keeps a login session and a health-check session." },
     ],
   },
   {

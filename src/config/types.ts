@@ -29,6 +29,8 @@ export interface Settings {
     service: string;
     ciphertext_metadata_b64?: string;
     fleet_size: number;
+    /** Worker processes; undefined = one per available CPU. */
+    workers?: number;
     tcp_keepalive: { tcp_keepalive_secs?: number; tcp_keepalive_interval_secs?: number; tcp_keepalive_retries?: number };
   };
   tracing: {

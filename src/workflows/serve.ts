@@ -1,8 +1,17 @@
 /**
- * `serve`: the logger, the HSM opened from the settings (library loaded, token found, user logged
- * in, sessions opened — before anything listens), then the proxy on that HSM.
+ * `serve`: the XKS proxy in one process, or in worker processes (node:cluster, one per CPU by
+ * default, `[server] workers`). Each process opens the HSM from the settings (library, token,
+ * login, its share of the session pool — before it listens), then the proxy on that HSM.
+ *
+ * With workers, the primary opens no HSM and serves nothing: it starts the workers, shares the
+ * listening sockets with them, forwards SIGHUP (after checking the file parses, so a reload happens
+ * everywhere or nowhere) and SIGTERM/SIGINT (every worker drains), replaces a worker that dies,
+ * and turns a worker's start-up failure into the same one-line error a single process gives.
  */
+import cluster, { type Worker } from "node:cluster";
+import os from "node:os";
 import type { Settings } from "../config/types.js";
+import { XksctlError, isXksctlError, type ErrorCode } from "../errors.js";
 import { createLogger, hsmEventLogger } from "../proxy/log.js";
 import { startProxy } from "../proxy/start.js";
 import { openHsm } from "./open-hsm.js";
@@ -17,8 +26,41 @@ export interface ServeOptions {
   now: () => number;
 }
 
-/** Starts the proxy; `stopped` resolves after a signal-initiated shutdown. */
-export async function serve(settings: Settings, opts: ServeOptions): Promise<{ stopped: Promise<void>; port: number }> {
+/** A running proxy: `stopped` resolves after a signal-initiated shutdown. */
+export interface Serving {
+  stopped: Promise<void>;
+  port: number;
+}
+
+/** Messages from a worker to the primary. */
+type WorkerMessage =
+  | { xksctl: "ready"; port: number }
+  | { xksctl: "startup-error"; code?: ErrorCode; message: string; remedy?: string; details?: string[] };
+
+const WORKER_INDEX = "XKSCTL_WORKER_INDEX";
+const WORKER_SESSIONS = "XKSCTL_WORKER_SESSIONS";
+
+/** How many worker processes: the setting, or one per CPU; never more than the pool has sessions. */
+export function workerCount(settings: Settings, cpus = os.availableParallelism()): number {
+  const wanted = settings.server.workers ?? cpus;
+  return Math.max(1, Math.min(wanted, settings.pkcs11.session_pool_max_size));
+}
+
+/** Worker `i`'s share of `total` sessions (shares differ by at most one and add up to `total`). */
+export function sessionShare(total: number, workers: number, i: number): number {
+  return Math.floor(total / workers) + (i < total % workers ? 1 : 0);
+}
+
+/** Starts the proxy: in this process, or as the primary of worker processes. */
+export async function serve(settings: Settings, opts: ServeOptions): Promise<Serving> {
+  if (cluster.isWorker && process.env[WORKER_INDEX] !== undefined) return serveWorker(settings, opts);
+  const n = workerCount(settings);
+  if (n === 1) return serveOne(settings, opts);
+  return servePrimary(settings, opts, n);
+}
+
+/** One process: the logger, the HSM, the proxy. */
+async function serveOne(settings: Settings, opts: ServeOptions): Promise<Serving> {
   const logger = createLogger(settings.tracing, opts.stdout);
   let hsm;
   try {
@@ -36,3 +78,144 @@ export async function serve(settings: Settings, opts: ServeOptions): Promise<{ s
   };
   return startProxy(settings, { hsm, logger, port: opts.port, pingPort: opts.pingPort, reloadSettings, now: opts.now });
 }
+
+/** A worker: its share of the sessions; tells the primary when it listens or why it could not start. */
+async function serveWorker(settings: Settings, opts: ServeOptions): Promise<Serving> {
+  const sessions = Number(process.env[WORKER_SESSIONS]);
+  const share = (s: Settings): Settings => (Number.isInteger(sessions) && sessions > 0 ? { ...s, pkcs11: { ...s.pkcs11, session_pool_max_size: sessions } } : s);
+  try {
+    // Reloaded settings get the same share, so a reload compares like with like.
+    const serving = await serveOne(share(settings), { ...opts, reloadSettings: () => share(opts.reloadSettings()) });
+    process.send?.({ xksctl: "ready", port: serving.port } satisfies WorkerMessage);
+    // The primary is gone (killed hard): drain and exit rather than serve unsupervised.
+    process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
+    return serving;
+  } catch (err) {
+    const message: WorkerMessage = isXksctlError(err)
+      ? { xksctl: "startup-error", code: err.code, message: err.message, remedy: err.remedy, details: [...err.details] }
+      : { xksctl: "startup-error", message: (err as Error)?.message ?? String(err) };
+    await new Promise<void>((resolve) => (process.send ? process.send(message, undefined, undefined, () => resolve()) : resolve()));
+    throw err;
+  }
+}
+
+/** Restarts of a worker that dies right after starting, before the primary gives up on it. */
+const MAX_QUICK_RESTARTS = 5;
+/** A worker that lived this long is healthy: its crash counter starts again. */
+const HEALTHY_AFTER_MS = 30_000;
+
+/** The primary: starts `n` workers, waits until each listens, forwards signals, replaces the dead. */
+async function servePrimary(settings: Settings, opts: ServeOptions, n: number): Promise<Serving> {
+  const logger = createLogger(settings.tracing, opts.stdout);
+  const total = settings.pkcs11.session_pool_max_size;
+  const args = process.argv.slice(2);
+  cluster.setupPrimary({ exec: process.argv[1]!, args, silent: false });
+  const workers = new Map<number, { worker: Worker; startedAt: number; quickRestarts: number }>();
+  let stopping = false;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+
+  const fork = (i: number, quickRestarts: number): Worker => {
+    const worker = cluster.fork({ [WORKER_INDEX]: String(i), [WORKER_SESSIONS]: String(sessionShare(total, n, i)) });
+    workers.set(i, { worker, startedAt: opts.now(), quickRestarts });
+    return worker;
+  };
+
+  // Start every worker and wait until each listens (or one cannot start: then stop the others).
+  const started = await new Promise<{ port: number } | { error: WorkerMessage & { xksctl: "startup-error" } }>((resolve) => {
+    let ready = 0;
+    let port = 0;
+    for (let i = 0; i < n; i++) {
+      const w = fork(i, 0);
+      w.on("message", (m: WorkerMessage) => {
+        if (m?.xksctl === "ready") {
+          port = m.port;
+          if (++ready === n) resolve({ port });
+        } else if (m?.xksctl === "startup-error") resolve({ error: m });
+      });
+      w.once("exit", (code, signal) => {
+        if (ready < n) resolve({ error: { xksctl: "startup-error", message: `worker ${i} exited during start-up (${signal ?? `code ${code}`})` } });
+      });
+    }
+  });
+  if ("error" in started) {
+    stopping = true;
+    await stopWorkers(workers, "SIGTERM");
+    await logger.close();
+    const e = started.error;
+    throw e.code ? new XksctlError(e.code, e.message, { ...(e.remedy ? { remedy: e.remedy } : {}), details: e.details ?? [] }) : new Error(e.message);
+  }
+  logger.log("INFO", "xksctl workers listening", {
+    workers: n,
+    pids: [...workers.values()].map((w) => w.worker.process.pid),
+    sessionsPerWorker: Array.from({ length: n }, (_, i) => sessionShare(total, n, i)),
+    port: started.port,
+  });
+
+  cluster.on("exit", (worker, code, signal) => {
+    const entry = [...workers.entries()].find(([, w]) => w.worker === worker);
+    if (!entry || stopping) return;
+    const [i, w] = entry;
+    const quick = opts.now() - w.startedAt < HEALTHY_AFTER_MS ? w.quickRestarts + 1 : 0;
+    if (quick > MAX_QUICK_RESTARTS) {
+      logger.log("ERROR", "worker keeps dying right after start; not starting it again", { worker: i, code, signal, restarts: w.quickRestarts });
+      workers.delete(i);
+      return;
+    }
+    logger.log("ERROR", "worker exited; starting a new one", { worker: i, pid: worker.process.pid, code, signal });
+    setTimeout(() => {
+      if (stopping) return;
+      const next = fork(i, quick);
+      next.on("message", (m: WorkerMessage) => {
+        if (m?.xksctl === "ready") logger.log("INFO", "worker replaced", { worker: i, pid: next.process.pid });
+      });
+    }, Math.min(200 * 2 ** quick, 5000)).unref();
+  });
+
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log("INFO", "shutting down: every worker drains its in-flight requests", { signal });
+    void stopWorkers(workers, "SIGTERM").then(async () => {
+      logger.log("INFO", "stopped");
+      await logger.close();
+      process.off("SIGHUP", hup);
+      resolveStopped();
+    });
+  };
+  const hup = () => {
+    // Each worker applies the same file with the same rules, so checking it here first makes a
+    // reload happen in every worker or in none.
+    try {
+      opts.reloadSettings();
+    } catch (err) {
+      const detail = isXksctlError(err) ? [err.message, ...err.details].join("; ") : (err as Error).message;
+      logger.log("ERROR", "settings reload failed; every worker keeps the running settings", { detail });
+      return;
+    }
+    for (const { worker } of workers.values()) worker.process.kill("SIGHUP");
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.on("SIGHUP", hup);
+  return { stopped, port: started.port };
+}
+
+/** Sends `signal` to every worker and waits until all have exited (SIGKILL after 30 s). */
+async function stopWorkers(workers: Map<number, { worker: Worker }>, signal: NodeJS.Signals): Promise<void> {
+  await Promise.all(
+    [...workers.values()].map(
+      ({ worker }) =>
+        new Promise<void>((resolve) => {
+          if (worker.isDead()) return resolve();
+          const kill = setTimeout(() => worker.process.kill("SIGKILL"), 30_000);
+          worker.once("exit", () => {
+            clearTimeout(kill);
+            resolve();
+          });
+          worker.process.kill(signal);
+        }),
+    ),
+  );
+}
+

@@ -17,7 +17,8 @@ type Obj = Record<string, unknown>;
 /** The default test settings; `patch` is deep-merged over it (arrays replace). */
 export function testSettings(opts: { module: string; tokenLabel: string; pin: string; cert?: string; key?: string }, patch: Obj = {}): Obj {
   const base: Obj = {
-    server: { ip: "127.0.0.1", port: 0, port_http_ping: 0, region: "us-east-1", service: "kms-xks-proxy", ciphertext_metadata_b64: "djAuMC4x", tcp_keepalive: { tcp_keepalive_secs: 60 } },
+    // One process unless a test asks for workers (test/cli/serve-workers.test.ts covers the default).
+    server: { ip: "127.0.0.1", port: 0, port_http_ping: 0, region: "us-east-1", service: "kms-xks-proxy", ciphertext_metadata_b64: "djAuMC4x", tcp_keepalive: { tcp_keepalive_secs: 60 }, workers: 1 },
     tracing: { is_stdout_writer_enabled: true, is_file_writer_enabled: false, level: "INFO" },
     security: { is_sigv4_auth_enabled: true, is_tls_enabled: Boolean(opts.cert), is_mtls_enabled: false },
     ...(opts.cert ? { tls: { tls_cert_pem: opts.cert, tls_key_pem: opts.key } } : {}),

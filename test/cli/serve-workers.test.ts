@@ -1,0 +1,128 @@
+/**
+ * `serve` with worker processes, through the real binary: the session pool is split, every worker
+ * answers, SIGHUP reloads in every worker or none, a dead worker is replaced while traffic flows,
+ * SIGTERM drains every worker, and a worker's start-up failure is the same one-line error.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, describe, test } from "node:test";
+import type { Agent } from "undici";
+import { sessionShare, workerCount } from "../../src/workflows/serve.js";
+import type { Settings } from "../../src/config/types.js";
+import { createStandardToken, keyPath, md } from "../helpers/proxy.js";
+import { runBin, startServe, type ServeProcess } from "../helpers/serve-process.js";
+import { CREDS, PREFIX, testSettings, writeSettings } from "../helpers/settings.js";
+import { agents, smithyPost } from "../helpers/sign.js";
+import { SOFTHSM_LIB, removeTestToken, type TestToken } from "../helpers/softhsm.js";
+import { createTestPki, type TestPki } from "../helpers/tls.js";
+
+let token: TestToken;
+let pki: TestPki;
+let h2: Agent;
+const main = { accessKeyId: CREDS.main.id, secret: CREDS.main.secret };
+
+before(() => {
+  token = createStandardToken();
+  pki = createTestPki();
+  ({ h2 } = agents(readFileSync(pki.caCert)));
+});
+after(async () => {
+  await h2.close();
+  removeTestToken(token);
+});
+
+function config(patch: Record<string, unknown>, name: string): string {
+  return writeSettings(token.dir, testSettings({ module: SOFTHSM_LIB, tokenLabel: token.label, pin: token.pin, cert: pki.serverCert, key: pki.serverKey }, patch), name);
+}
+const encrypt = (s: ServeProcess, creds = main) =>
+  smithyPost(`${s.url}${keyPath(PREFIX, "foo", "encrypt")}`, { requestMetadata: md(), plaintext: Buffer.from("hello workers").toString("base64"), encryptionAlgorithm: "AES_GCM" }, h2, creds);
+const lines = (s: ServeProcess) => s.stdout().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe("worker counts and session shares", () => {
+  const s = (workers: number | undefined, pool: number) => ({ server: { workers }, pkcs11: { session_pool_max_size: pool } }) as unknown as Settings;
+  test("one worker per CPU by default, never more workers than sessions", () => {
+    assert.equal(workerCount(s(undefined, 32), 2), 2);
+    assert.equal(workerCount(s(undefined, 32), 8), 8);
+    assert.equal(workerCount(s(1, 32), 8), 1);
+    assert.equal(workerCount(s(4, 2), 8), 2);
+  });
+  test("shares differ by at most one and add up to the pool", () => {
+    for (const [total, n] of [[32, 2], [33, 4], [5, 3], [2, 2]] as const) {
+      const shares = Array.from({ length: n }, (_, i) => sessionShare(total, n, i));
+      assert.equal(shares.reduce((a, b) => a + b, 0), total);
+      assert.ok(Math.max(...shares) - Math.min(...shares) <= 1);
+    }
+  });
+});
+
+describe("two workers", () => {
+  let s: ServeProcess;
+  let file: string;
+  before(async () => {
+    file = config({ server: { workers: 2 } }, "workers.toml");
+    s = await startServe(file, token.env);
+    await until(() => lines(s).some((l) => l.msg === "xksctl workers listening"), "the primary's listening line");
+  });
+  after(async () => {
+    if (s) await s.stop().catch(() => undefined);
+  });
+
+  test("the pool is split (4 + 4 of 8) and both workers listen on the one port", async () => {
+    const primary = lines(s).find((l) => l.msg === "xksctl workers listening")!;
+    assert.equal(primary.workers, 2);
+    assert.deepEqual(primary.sessionsPerWorker, [4, 4]);
+    const listening = lines(s).filter((l) => l.msg === "xksctl proxy listening");
+    assert.equal(listening.length, 2);
+    assert.deepEqual(listening.map((l) => l.sessions), [4, 4]);
+    const rs = await Promise.all(Array.from({ length: 24 }, () => encrypt(s)));
+    assert.ok(rs.every((r) => r.status === 200), rs.map((r) => r.status).join(","));
+  });
+
+  test("SIGHUP with a broken file: no worker reloads; with a good one: every worker does", async () => {
+    const good = readFileSync(file, "utf8");
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(file, `${good}\n[broken\n`);
+    s.proc.kill("SIGHUP");
+    await until(() => lines(s).some((l) => String(l.msg).includes("every worker keeps the running settings")), "refused in the primary");
+    assert.equal(lines(s).filter((l) => /settings reloaded/.test(String(l.msg))).length, 0);
+    writeFileSync(file, good);
+    s.proc.kill("SIGHUP");
+    await until(() => lines(s).filter((l) => /settings reloaded/.test(String(l.msg))).length >= 2, "both workers reloaded");
+    const rs = await Promise.all(Array.from({ length: 8 }, () => encrypt(s)));
+    assert.ok(rs.every((r) => r.status === 200));
+  });
+
+  test("a worker that dies is replaced and logged; requests keep succeeding", async () => {
+    const pids = lines(s).find((l) => l.msg === "xksctl workers listening")!.pids as number[];
+    process.kill(pids[0]!, "SIGKILL");
+    await until(() => lines(s).some((l) => l.msg === "worker exited; starting a new one" && l.signal === "SIGKILL"), "the death logged");
+    await until(() => lines(s).some((l) => l.msg === "worker replaced"), "a new worker listens");
+    const rs = await Promise.all(Array.from({ length: 16 }, () => encrypt(s)));
+    assert.ok(rs.every((r) => r.status === 200), rs.map((r) => r.status).join(","));
+    assert.equal(s.proc.exitCode, null, "the primary is still running");
+  });
+
+  test("SIGTERM drains every worker and the primary exits 0", async () => {
+    const inFlight = Promise.all(Array.from({ length: 8 }, () => encrypt(s)));
+    await new Promise((r) => setTimeout(r, 5));
+    const code = await s.stop();
+    const rs = await inFlight;
+    assert.ok(rs.every((r) => r.status === 200), rs.map((r) => r.status).join(","));
+    assert.equal(code, 0);
+    assert.ok(lines(s).filter((l) => l.msg === "stopped").length >= 3, "both workers and the primary stopped");
+  });
+});
+
+test("a worker's start-up failure is the single process's one-line error, exit 1", async () => {
+  const r = await runBin(["serve", "--config", config({ server: { workers: 2 }, pkcs11: { user_pin: "9999" } }, "workers-bad-pin.toml")], token.env);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /✖ C_Login refused the user PIN: CKR_PIN_INCORRECT/);
+  assert.doesNotMatch(r.stderr, /^\s+at /m);
+});
