@@ -138,6 +138,10 @@ struct lib {
   pthread_mutex_t mu; /* guards everything below up to the JS-thread-only part */
   pthread_cond_t cv;
   task_t *head, *tail;
+  /* Finished tasks waiting for the JS thread. Non-empty exactly while one tsfn call (data NULL) is
+   * queued or running: completions that arrive meanwhile only append, so a busy library costs one
+   * wake-up of the JS thread per batch, not per task, and the mutex is held for a pointer swap. */
+  task_t *done_head, *done_tail;
   bool stopping;       /* workers exit once the queue is empty */
   bool env_gone;       /* env cleanup hook ran: never call the tsfn, drop tasks */
   bool tsfn_released;  /* tsfn released or aborted by us: never call it again */
@@ -629,9 +633,17 @@ static void *worker_main(void *arg) {
     pthread_mutex_lock(&lib->mu);
     bool delivered = false;
     if (!lib->env_gone && !lib->tsfn_released) {
+      bool first = lib->done_head == NULL;
+      if (lib->done_tail) lib->done_tail->next = t;
+      else lib->done_head = t;
+      lib->done_tail = t;
+      delivered = true;
       /* Unbounded queue: non-blocking never waits. Holding lib->mu here is
        * what makes the env_gone/tsfn_released check race-free. */
-      delivered = napi_call_threadsafe_function(lib->tsfn, t, napi_tsfn_nonblocking) == napi_ok;
+      if (first && napi_call_threadsafe_function(lib->tsfn, NULL, napi_tsfn_nonblocking) != napi_ok) {
+        lib->done_head = lib->done_tail = NULL; /* t was the only one */
+        delivered = false;
+      }
     }
     if (!delivered) {
       pthread_mutex_unlock(&lib->mu);
@@ -814,8 +826,8 @@ static napi_value submit(napi_env env, lib_t *lib, task_t *t) {
   if (lib->tail) lib->tail->next = t;
   else lib->head = t;
   lib->tail = t;
-  pthread_cond_signal(&lib->cv);
   pthread_mutex_unlock(&lib->mu);
+  pthread_cond_signal(&lib->cv); /* after the unlock: the woken worker does not wait for the mutex */
   return promise;
 }
 
@@ -981,15 +993,29 @@ static napi_status error_value(napi_env env, task_t *t, napi_value *out) {
   return napi_ok;
 }
 
-/* tsfn callback, on the JS thread (env == NULL while the tsfn is torn down). */
+static void settle(napi_env env, task_t *t);
+
+/* tsfn callback, on the JS thread (env == NULL while the tsfn is torn down): settles every
+ * finished task of the library (`context`), in completion order. */
 static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   (void)js_cb;
-  (void)context;
-  task_t *t = data;
-  if (env == NULL) {
-    task_free(t);
-    return;
+  (void)data;
+  lib_t *lib = context;
+  pthread_mutex_lock(&lib->mu);
+  task_t *t = lib->done_head;
+  lib->done_head = lib->done_tail = NULL;
+  pthread_mutex_unlock(&lib->mu);
+  while (t != NULL) {
+    task_t *next = t->next;
+    t->next = NULL;
+    if (env == NULL) task_free(t);
+    else settle(env, t);
+    t = next;
   }
+}
+
+/* One finished task: its Promise settled, its memory wiped and freed. */
+static void settle(napi_env env, task_t *t) {
   lib_t *lib = t->lib;
   napi_value v;
   bool failed = t->rv != CKR_OK || t->xerr != NULL;
@@ -1359,7 +1385,7 @@ static napi_value open_library(napi_env env, napi_callback_info info) {
   pthread_cond_init(&lib->cv, NULL);
 
   if (napi_create_string_utf8(env, "xkshsm", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, lib, tsfn_finalized, NULL, call_js,
+      napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, lib, tsfn_finalized, lib, call_js,
                                       &lib->tsfn) != napi_ok) {
     lib_unref(lib);
     napi_throw_error(env, NULL, "cannot create the completion queue");

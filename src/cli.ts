@@ -39,7 +39,7 @@ function attach(program: Command, def: CommandDef<Record<string, unknown>>, ctx:
   cmd.addHelpText("after", `\nExamples:\n${def.examples.map((e) => `  $ ${e}`).join("\n")}\n`);
   cmd.action(async (...all: unknown[]) => {
     const opts = (all.at(-2) ?? {}) as Record<string, unknown>;
-    const args = all.slice(0, -2).map(String);
+    const args = all.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a.map(String) : a === undefined ? [] : [String(a)]));
     setExit(await def.run(opts, args, ctx));
   });
 }

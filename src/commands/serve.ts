@@ -1,5 +1,4 @@
 /** `xksctl serve`: runs the XKS proxy until SIGTERM/SIGINT; SIGHUP reloads the settings file. */
-import path from "node:path";
 import { CONFIG_OPTION, defineCommand } from "./define.js";
 import { parsePort } from "../rules.js";
 
@@ -22,10 +21,6 @@ export const serveCommand = defineCommand<{ config?: string; port?: string; ping
     const deps = defaultValidateDeps(ctx.env);
     const { settings, warnings } = loadSettings(opts.config, deps, ctx.cwd);
     for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
-    // SoftHSM key stores made by `xksctl init --backend softhsm` name their token's config; the
-    // library reads SOFTHSM2_CONF when it loads, so set it first (relative to the settings file).
-    const softhsmConf = (settings.pkcs11 as { softhsm2_conf?: string }).softhsm2_conf;
-    if (softhsmConf) process.env.SOFTHSM2_CONF = path.resolve(path.dirname(settings.file), softhsmConf);
     const proxy = await serve(settings, {
       port: opts.port === undefined ? undefined : parsePort(opts.port, "--port", { allowZero: true }),
       pingPort: opts.pingPort === undefined ? undefined : parsePort(opts.pingPort, "--ping-port", { allowZero: true }),

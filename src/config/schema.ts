@@ -135,6 +135,7 @@ export const SCHEMA: readonly TableSpec[] = [
       { name: "operation_timeout_milli", type: { kind: "int", min: 0, max: 60000 }, required: false, default: 1000, extension: true, description: "Max time for one HSM operation before 503 DependencyTimeoutException; 0 = no limit." },
       { name: "session_wait_milli", type: { kind: "int", min: 1, max: 60000 }, required: false, default: 200, extension: true, description: "Max wait for a free session before 429 ThrottlingException (KMS gives up after 250 ms)." },
       { name: "health_check_interval_milli", type: { kind: "int", min: 10, max: 50000 }, required: false, default: 10000, extension: true, description: "How often the background deep health check (encrypt + decrypt with a session key, on its own session) runs while the HSM is ACTIVE; while it is not, every 2 s or this interval if shorter. KMS's GetHealthStatus is answered from the last result." },
+      { name: "softhsm2_conf", type: { kind: "string", nonEmpty: true }, required: false, extension: true, description: "SoftHSM2 only: the softhsm2.conf of the token (relative to this file), set as SOFTHSM2_CONF before the library loads; written by `xksctl init --backend softhsm`." },
     ],
   },
   {

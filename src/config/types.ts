@@ -60,6 +60,8 @@ export interface Settings {
     session_wait_milli: number;
     operation_timeout_milli: number;
     health_check_interval_milli: number;
+    /** SoftHSM2 only: the softhsm2.conf of the token (relative to the settings file). */
+    softhsm2_conf?: string;
   };
   pkcs11_logger?: { PKCS11_LOGGER_LIBRARY_PATH: string; PKCS11_LOGGER_LOG_FILE_PATH: string; PKCS11_LOGGER_FLAGS: string };
   limits: { max_plaintext_in_base64: number; max_aad_in_base64: number };

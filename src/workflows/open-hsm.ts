@@ -1,4 +1,5 @@
 /** Opens the PKCS#11 HSM described by the settings' [pkcs11] and [hsm_capabilities] tables. */
+import path from "node:path";
 import type { Settings } from "../config/types.js";
 import type { Hsm } from "../hsm/types.js";
 import { ivModeOf } from "../hsm/pkcs11/gcm.js";
@@ -18,6 +19,9 @@ export async function openHsm(
 ): Promise<Hsm> {
   exportLoggerEnv(settings);
   const p = settings.pkcs11;
+  // SoftHSM key stores made by `xksctl init --backend softhsm` name their token's config; the
+  // library reads SOFTHSM2_CONF when it loads, so set it first (relative to the settings file).
+  if (p.softhsm2_conf) process.env.SOFTHSM2_CONF = path.resolve(path.dirname(settings.file), p.softhsm2_conf);
   return Pkcs11Hsm.open({
     modulePath: p.PKCS11_HSM_MODULE,
     pin: p.user_pin,

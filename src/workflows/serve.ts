@@ -88,7 +88,13 @@ async function serveWorker(settings: Settings, opts: ServeOptions): Promise<Serv
     const serving = await serveOne(share(settings), { ...opts, reloadSettings: () => share(opts.reloadSettings()) });
     process.send?.({ xksctl: "ready", port: serving.port } satisfies WorkerMessage);
     // The primary is gone (killed hard): drain and exit rather than serve unsupervised.
-    process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
+    const orphaned = () => process.kill(process.pid, "SIGTERM");
+    process.once("disconnect", orphaned);
+    // Drained: close the IPC channel, which would otherwise keep this process alive.
+    void serving.stopped.then(() => {
+      process.off("disconnect", orphaned);
+      cluster.worker?.disconnect();
+    });
     return serving;
   } catch (err) {
     const message: WorkerMessage = isXksctlError(err)
