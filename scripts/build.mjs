@@ -27,6 +27,6 @@ await build({
   chunkNames: "chunks/[name]-[hash]",
   // Bundled CommonJS packages (commander, @iarna/toml) call require(); give ES modules one.
   banner: { js: 'import { createRequire as __xksctlRequire } from "node:module";\nconst require = __xksctlRequire(import.meta.url);' },
-  external: ["pkcs11js", "@inquirer/prompts", "execa", "undici", "*.node"],
+  external: ["pkcs11js", "@inquirer/prompts", "execa", "undici", "pino", "prom-client", "*.node"],
   logLevel: "warning",
 });

@@ -28,7 +28,7 @@ export const ERROR_CATALOGUE = {
   XKS_FILE_READ: { exitCode: 1, remedy: "Check the path exists and is readable by the user running xksctl." },
   XKS_TLS_FILES: {
     exitCode: 1,
-    remedy: "Check [tls] tls_cert_pem / tls_key_pem point at readable PEM files (xksctl init can create them).",
+    remedy: "Check [tls] tls_cert_pem / tls_key_pem point at readable PEM files (xksctl init can create them); `xksctl doctor --group tls` checks key, chain, dates, names and root.",
   },
   XKS_LISTEN: { exitCode: 1, remedy: "Choose a free port ([server] port) or stop the process holding it." },
   XKS_HSM_MODULE: {
@@ -47,14 +47,14 @@ export const ERROR_CATALOGUE = {
   },
   XKS_HSM_SESSION: {
     exitCode: 1,
-    remedy: "Check the token accepts read/write sessions and the HSM client has sessions free (nShield: `enquiry`, hardserver log).",
+    remedy: "Check the token accepts read/write sessions and the HSM client has sessions free (`xksctl doctor --group nshield pkcs11`, the hardserver log).",
   },
   XKS_HSM_KEYGEN: {
     exitCode: 1,
     remedy: "Allow AES-256 key generation for this user and token (nShield: a Security World or card set that permits it).",
   },
   XKS_NATIVE_DRIVER: { exitCode: 1, remedy: "Build the native PKCS#11 driver: `npm run build:native` in the xksctl folder (needs make and g++)." },
-  XKS_HSM_OPERATION: { exitCode: 1, remedy: "Check the HSM and its logs; `xksctl hsm status` and `xksctl keys test <key-id>` show which step fails." },
+  XKS_HSM_OPERATION: { exitCode: 1, remedy: "Run `xksctl doctor --group pkcs11` to see which step fails (library, token, PIN, keys, round trip, IV), then check the HSM's log." },
   XKS_KEY_INVALID_ID: {
     exitCode: 1,
     remedy: "Use 1-128 characters from A-Z a-z 0-9 - . _ (and not `.` or `..`).",
@@ -67,7 +67,7 @@ export const ERROR_CATALOGUE = {
     remedy: "Install the nShield Security World software, or set NFAST_HOME to where it lives.",
   },
   XKS_TOOL_FAILED: { exitCode: 1, remedy: "Read the tool's message above; run it by hand to see the full output." },
-  XKS_TOOL_TIMEOUT: { exitCode: 1, remedy: "Check the hardserver responds (`enquiry`); retry when the HSM is idle." },
+  XKS_TOOL_TIMEOUT: { exitCode: 1, remedy: "Check the hardserver responds (`xksctl doctor --group nshield`); retry when the HSM is idle." },
   XKS_TOOL_OUTPUT: {
     exitCode: 1,
     remedy: "xksctl did not understand this nShield version's output; report it with the quoted line.",
@@ -84,6 +84,11 @@ export const ERROR_CATALOGUE = {
   },
   XKS_TOOL_BAD_PARAMETER: { exitCode: 1, remedy: "Fix the parameter named above (see `xksctl <verb> --help`)." },
   XKS_PROMPT_NEEDED: { exitCode: 2, remedy: "Pass the value as the option named above when running without a terminal." },
+  XKS_INTERRUPTED: { exitCode: 130, remedy: "Run the command again when ready; xksctl writes files only after its summary is confirmed." },
+  XKS_SETUP_EXISTS: {
+    exitCode: 1,
+    remedy: "Keep it (`xksctl init --yes` exits 0 when it works), fix what is listed, or pass --force to replace it (old files are kept as .bak).",
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code from the catalogue. */

@@ -31,6 +31,14 @@ export interface Settings {
     fleet_size: number;
     /** Worker processes; undefined = one per available CPU. */
     workers?: number;
+    tls_handshake_timeout_milli: number;
+    headers_timeout_milli: number;
+    body_timeout_milli: number;
+    idle_timeout_milli: number;
+    max_connections: number;
+    max_concurrent_streams: number;
+    max_in_flight_requests: number;
+    max_event_loop_delay_milli: number;
     tcp_keepalive: { tcp_keepalive_secs?: number; tcp_keepalive_interval_secs?: number; tcp_keepalive_retries?: number };
   };
   tracing: {
@@ -40,6 +48,8 @@ export interface Settings {
     directory?: string;
     file_prefix?: string;
     rotation_kind?: "MINUTELY" | "HOURLY" | "DAILY" | "NEVER";
+    retention_max_files: number;
+    retention_max_age_hours: number;
   };
   security: {
     is_sigv4_auth_enabled: boolean;
@@ -65,5 +75,7 @@ export interface Settings {
   };
   pkcs11_logger?: { PKCS11_LOGGER_LIBRARY_PATH: string; PKCS11_LOGGER_LOG_FILE_PATH: string; PKCS11_LOGGER_FLAGS: string };
   limits: { max_plaintext_in_base64: number; max_aad_in_base64: number };
+  /** Prometheus metrics listener (xksctl extension); absent = off. */
+  metrics?: { is_enabled: boolean; ip: string; port: number };
   hsm_capabilities: { can_generate_iv: boolean; is_zero_iv_required: boolean };
 }

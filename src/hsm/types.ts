@@ -20,6 +20,21 @@ export interface GcmResult {
   tag: Buffer;
 }
 
+/** Sessions and calls of the HSM layer right now. */
+export interface HsmStats {
+  /** Pooled sessions open (or being opened). */
+  sessions: number;
+  inUse: number;
+  /** Requests waiting for a session. */
+  waiting: number;
+  /** PKCS#11 calls inside the library. */
+  inFlight: number;
+  resetting: boolean;
+}
+
+/** HSM operations reported to an observer (metrics). */
+export type HsmOperation = "encrypt" | "decrypt" | "key_metadata" | "list_keys" | "health_check";
+
 /** One token's identity, for GetHealthStatus. */
 export interface TokenIdentity {
   label: string;
@@ -42,6 +57,8 @@ export interface Hsm {
   selfTest(): Promise<void>;
   /** Drops cached key handles (settings reload: a key may have been replaced under its label). */
   forgetKeyHandles(): void;
+  /** The pool right now, without a round trip (metrics, doctor). */
+  stats(): HsmStats;
   close(): Promise<void>;
 }
 

@@ -6,7 +6,7 @@
 import type { Settings, KeyStoreSettings } from "../config/types.js";
 import type { Hsm } from "../hsm/types.js";
 import { buildHsmAad, cdiv } from "./aad.js";
-import { XksError } from "./errors.js";
+import { XksError, fieldError } from "./errors.js";
 import type { HealthMonitor } from "./health.js";
 import { checkDecrypt, checkEncrypt, checkMetadata, decodeB64, type RequestMetadata } from "./request-body.js";
 import type { Route } from "./router.js";
@@ -28,24 +28,24 @@ export interface HandlerResult {
 
 /** The key must be in the store's xks_key_id_set (checked before any HSM call) and enabled. */
 function checkKey(store: KeyStoreSettings, keyId: string, forCrypto: boolean): void {
-  if (!store.xks_key_id_set.includes(keyId)) throw new XksError("KeyNotFoundException", "no such external key in this key store");
-  if (forCrypto && store.disabled_xks_key_ids.includes(keyId)) throw new XksError("InvalidStateException", "the external key is disabled");
+  if (!store.xks_key_id_set.includes(keyId)) throw new XksError("keyNotInStore");
+  if (forCrypto && store.disabled_xks_key_ids.includes(keyId)) throw new XksError("keyDisabled");
 }
 
-function checkSize(field: string, b64: string | undefined, max: number): void {
+function checkSize(field: "plaintext" | "ciphertext" | "additionalAuthenticatedData", b64: string | undefined, max: number): void {
   if (b64 !== undefined && b64.length > max) {
-    throw new XksError("UnsupportedOperationException", `${field} is larger than this proxy supports (${max} Base64 characters)`);
+    throw fieldError("fieldTooLarge", field, `${b64.length} Base64 characters, [limits] allows ${max}`);
   }
 }
 
 /** Applies [limits] to the data field and the AAD, then decodes both (check order §7: 501 before the HSM). */
-function limitAndDecode(field: string, dataB64: string, aadB64: string | undefined, deps: HandlerDeps): { data: Buffer; aad?: Buffer } {
+function limitAndDecode(field: "plaintext" | "ciphertext", dataB64: string, aadB64: string | undefined, deps: HandlerDeps): { data: Buffer; aad?: Buffer } {
   const limits = deps.settings.limits;
   checkSize(field, dataB64, limits.max_plaintext_in_base64);
   checkSize("additionalAuthenticatedData", aadB64, limits.max_aad_in_base64);
   const aad = aadB64 === undefined ? undefined : decodeB64("additionalAuthenticatedData", aadB64);
   // The AAD length is a u16 in the HSM AAD (the reference crashes past it).
-  if (aad && aad.length > 65535) throw new XksError("UnsupportedOperationException", "additionalAuthenticatedData is over 65535 bytes");
+  if (aad && aad.length > 65535) throw fieldError("fieldTooLarge", "additionalAuthenticatedData", `${aad.length} bytes, the HSM AAD allows 65535`);
   return { data: decodeB64(field, dataB64), aad };
 }
 

@@ -1,15 +1,21 @@
 /**
- * Structured logging: one JSON object per line, to stdout and/or a rotated file as [tracing]
- * says. Callers pass fields explicitly; nothing here ever receives plaintext, PINs, secrets or
+ * Structured logging on pino: one JSON object per line, `{"level","msg",...fields,"time"}`, to
+ * stdout and/or the rotated, retained file of [tracing] (src/proxy/log-file.ts); see
+ * docs/decisions/0006-logging.md. Logging never throws and never stops the process: a failing
+ * destination is reported once on stderr and retried, and the proxy keeps serving.
+ *
+ * Callers pass fields explicitly; nothing here ever receives plaintext, PINs, secrets or
  * Authorization headers, and `redact` masks any field whose name looks secret, as a backstop.
  */
-import fs from "node:fs";
-import path from "node:path";
+import { pino, type Logger as PinoLogger } from "pino";
 import type { Settings } from "../config/types.js";
+import { RotatingFile, reportToStderr, type RotationKind } from "./log-file.js";
+
+export { rotationSuffix } from "./log-file.js";
 
 /** Log levels in increasing severity. */
 export type Level = "TRACE" | "DEBUG" | "INFO" | "WARN" | "ERROR";
-const ORDER: Record<Level, number> = { TRACE: 0, DEBUG: 1, INFO: 2, WARN: 3, ERROR: 4 };
+const PINO_LEVEL = { TRACE: "trace", DEBUG: "debug", INFO: "info", WARN: "warn", ERROR: "error" } as const;
 
 /** A structured logger. */
 export interface Logger {
@@ -28,61 +34,101 @@ export function redact(fields: Record<string, unknown>): Record<string, unknown>
   return out;
 }
 
-/** Suffix of a log file for a rotation kind, as the reference names them (<prefix>.<date-hour>). */
-export function rotationSuffix(kind: string, t: Date): string {
-  const iso = t.toISOString();
-  switch (kind) {
-    case "MINUTELY":
-      return `${iso.slice(0, 10)}-${iso.slice(11, 13)}-${iso.slice(14, 16)}`;
-    case "HOURLY":
-      return `${iso.slice(0, 10)}-${iso.slice(11, 13)}`;
-    case "DAILY":
-      return iso.slice(0, 10);
-    default:
-      return "";
+/** Somewhere lines go. */
+interface Sink {
+  write(line: string): void;
+  close?(): Promise<void>;
+}
+
+/** What stdout-like destinations may offer besides write(). */
+type StreamLike = { write(s: string): unknown; on?: (ev: "error", fn: (err: Error) => void) => unknown; writableLength?: number };
+
+/**
+ * stdout (or an injected stream): a write that throws or an 'error' event (EPIPE: the reader went
+ * away) is reported once and ignored; lines are dropped while more than 8 MiB waits in the
+ * stream's buffer, so a stalled reader cannot exhaust memory.
+ */
+class StreamSink implements Sink {
+  private failed = false;
+  private dropping = false;
+  constructor(
+    private stream: StreamLike,
+    private report: (text: string) => void,
+  ) {
+    stream.on?.("error", (err) => this.problem(err));
+  }
+  write(line: string): void {
+    if ((this.stream.writableLength ?? 0) > 8 * 1024 * 1024) {
+      if (!this.dropping) this.report("stdout is not being read; dropping log lines until it is");
+      this.dropping = true;
+      return;
+    }
+    this.dropping = false;
+    try {
+      this.stream.write(line);
+    } catch (err) {
+      this.problem(err as Error);
+    }
+  }
+  private problem(err: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.report(`cannot write the log to stdout (${(err as NodeJS.ErrnoException).code ?? err.message}); still serving`);
   }
 }
 
-class RotatingFile {
-  private stream?: fs.WriteStream;
-  private suffix?: string;
-  constructor(
-    private dir: string,
-    private prefix: string,
-    private kind: string,
-  ) {
-    fs.mkdirSync(dir, { recursive: true });
-  }
-  write(line: string): void {
-    const suffix = rotationSuffix(this.kind, new Date());
-    if (suffix !== this.suffix || !this.stream) {
-      this.stream?.end();
-      this.suffix = suffix;
-      const name = suffix ? `${this.prefix}.${suffix}` : this.prefix;
-      this.stream = fs.createWriteStream(path.join(this.dir, name), { flags: "a", mode: 0o640 });
-    }
-    this.stream.write(line);
-  }
-  close(): Promise<void> {
-    return new Promise((r) => (this.stream ? this.stream.end(r) : r()));
-  }
+/** Options for tests: where failures are reported, the file's clock and retry interval. */
+export interface LoggerOptions {
+  report?: (text: string) => void;
+  now?: () => number;
+  retryMs?: number;
 }
 
 /** Creates the logger described by [tracing]; `stdout` is injectable for tests. */
-export function createLogger(tracing: Settings["tracing"], stdout: { write(s: string): void } = process.stdout): Logger {
-  const min = ORDER[tracing.level];
-  const file = tracing.is_file_writer_enabled && tracing.directory && tracing.file_prefix ? new RotatingFile(tracing.directory, tracing.file_prefix, tracing.rotation_kind ?? "HOURLY") : undefined;
-  const toStdout = tracing.is_stdout_writer_enabled;
-  const enabled = (level: Level) => ORDER[level] >= min && (toStdout || file !== undefined);
+export function createLogger(tracing: Settings["tracing"], stdout: StreamLike = process.stdout, opts: LoggerOptions = {}): Logger {
+  const report = opts.report ?? reportToStderr;
+  const sinks: Sink[] = [];
+  if (tracing.is_stdout_writer_enabled) sinks.push(new StreamSink(stdout, report));
+  if (tracing.is_file_writer_enabled && tracing.directory && tracing.file_prefix) {
+    sinks.push(
+      new RotatingFile({
+        directory: tracing.directory,
+        prefix: tracing.file_prefix,
+        rotation: (tracing.rotation_kind ?? "HOURLY") as RotationKind,
+        maxFiles: tracing.retention_max_files ?? 24,
+        maxAgeHours: tracing.retention_max_age_hours ?? 0,
+        report,
+        now: opts.now,
+        retryMs: opts.retryMs,
+      }),
+    );
+  }
+  const destination = { write: (line: string) => sinks.forEach((s) => s.write(line)) };
+  const p: PinoLogger = pino(
+    {
+      level: sinks.length > 0 ? PINO_LEVEL[tracing.level] : "silent",
+      base: null,
+      timestamp: false,
+      formatters: { level: (label) => ({ level: label.toUpperCase() }) },
+    },
+    destination,
+  );
+  let broken = false;
+  const enabled = (level: Level) => p.isLevelEnabled(PINO_LEVEL[level]);
   return {
     enabled,
     log(level, msg, fields = {}) {
       if (!enabled(level)) return;
-      const line = `${JSON.stringify({ time: new Date().toISOString(), level, msg, ...redact(fields) })}\n`;
-      if (toStdout) stdout.write(line);
-      file?.write(line);
+      try {
+        p[PINO_LEVEL[level]]({ msg, ...redact(fields), time: new Date().toISOString() });
+      } catch (err) {
+        if (!broken) report(`a log line could not be written (${(err as Error).message}); still serving`);
+        broken = true;
+      }
     },
-    close: () => file?.close() ?? Promise.resolve(),
+    close: async () => {
+      await Promise.all(sinks.map((s) => s.close?.().catch(() => undefined)));
+    },
   };
 }
 

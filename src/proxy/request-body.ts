@@ -1,17 +1,22 @@
 /**
  * Checks of the JSON request bodies (xks-api.md §4, §5): required fields, types, strict standard
- * Base64, algorithm names, IV/tag/metadata lengths. Every failure is a 400 ValidationException
- * naming the field; unknown fields are ignored as the spec requires.
+ * Base64, algorithm names, non-empty plaintext and ciphertext, IV/tag/metadata lengths. Every
+ * failure is a 400 ValidationException naming the field (src/proxy/errors.ts holds the texts);
+ * unknown fields are ignored as the spec requires.
  */
-import { XksError } from "./errors.js";
+import { XksError, fieldError, type BodyField, type FieldSituation, type Situation } from "./errors.js";
 import type { Operation } from "./router.js";
 
 type Json = Record<string, unknown>;
 
 const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-function invalid(message: string): never {
-  throw new XksError("ValidationException", message);
+function invalid(situation: Situation): never {
+  throw new XksError(situation);
+}
+
+function invalidField(situation: FieldSituation, field: BodyField): never {
+  throw fieldError(situation, field);
 }
 
 /** Parses the body as a JSON object. */
@@ -19,29 +24,29 @@ export function parseJsonBody(body: Buffer): Json {
   let v: unknown;
   try {
     v = JSON.parse(body.toString("utf8"));
-  } catch {
-    invalid("the request body is not valid JSON");
+  } catch (err) {
+    throw new XksError("notJson", { detail: (err as Error).message.slice(0, 200) });
   }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) invalid("the request body must be a JSON object");
+  if (typeof v !== "object" || v === null || Array.isArray(v)) invalid("notObject");
   return v as Json;
 }
 
-/** A required or optional string field. */
-function str(o: Json, field: string, where: string, required: true): string;
-function str(o: Json, field: string, where: string, required: false): string | undefined;
-function str(o: Json, field: string, where: string, required: boolean): string | undefined {
-  const v = o[field];
+/** A required or optional string field; `name` is how errorMessage names it. */
+function str(o: Json, key: string, name: BodyField, required: true): string;
+function str(o: Json, key: string, name: BodyField, required: false): string | undefined;
+function str(o: Json, key: string, name: BodyField, required: boolean): string | undefined {
+  const v = Object.hasOwn(o, key) ? o[key] : undefined;
   if (v === undefined || v === null) {
-    if (required) invalid(`${where}${field} is required`);
+    if (required) invalidField("fieldRequired", name);
     return undefined;
   }
-  if (typeof v !== "string") invalid(`${where}${field} must be a string`);
+  if (typeof v !== "string") invalidField("fieldNotString", name);
   return v;
 }
 
 /** Decodes strict standard Base64 (RFC 4648 §4). */
-export function decodeB64(field: string, v: string): Buffer {
-  if (!B64_RE.test(v)) invalid(`${field} is not valid standard Base64`);
+export function decodeB64(field: BodyField, v: string): Buffer {
+  if (!B64_RE.test(v)) invalidField("fieldNotBase64", field);
   return Buffer.from(v, "base64");
 }
 
@@ -55,14 +60,17 @@ export interface RequestMetadata {
 
 /** Checks requestMetadata for an operation; unknown fields and kmsOperation values are accepted. */
 export function checkMetadata(body: Json, op: Operation): RequestMetadata {
-  const m = body.requestMetadata;
-  if (typeof m !== "object" || m === null || Array.isArray(m)) invalid("requestMetadata is required and must be an object");
+  const m = Object.hasOwn(body, "requestMetadata") ? body.requestMetadata : undefined;
+  if (m === undefined || m === null) invalidField("fieldRequired", "requestMetadata");
+  if (typeof m !== "object" || Array.isArray(m)) invalidField("fieldNotObject", "requestMetadata");
   const md = m as Json;
-  const w = "requestMetadata.";
-  const out: RequestMetadata = { kmsRequestId: str(md, "kmsRequestId", w, true), kmsOperation: str(md, "kmsOperation", w, true) };
-  if (op !== "GetHealthStatus") out.awsPrincipalArn = str(md, "awsPrincipalArn", w, true);
-  if (op === "Encrypt" || op === "Decrypt") out.kmsKeyArn = str(md, "kmsKeyArn", w, true);
-  for (const f of ["awsSourceVpc", "awsSourceVpce", "kmsViaService"]) str(md, f, w, false);
+  const out: RequestMetadata = {
+    kmsRequestId: str(md, "kmsRequestId", "requestMetadata.kmsRequestId", true),
+    kmsOperation: str(md, "kmsOperation", "requestMetadata.kmsOperation", true),
+  };
+  if (op !== "GetHealthStatus") out.awsPrincipalArn = str(md, "awsPrincipalArn", "requestMetadata.awsPrincipalArn", true);
+  if (op === "Encrypt" || op === "Decrypt") out.kmsKeyArn = str(md, "kmsKeyArn", "requestMetadata.kmsKeyArn", true);
+  for (const f of ["awsSourceVpc", "awsSourceVpce", "kmsViaService"] as const) str(md, f, `requestMetadata.${f}`, false);
   return out;
 }
 
@@ -83,34 +91,45 @@ export interface DecryptRequest {
 }
 
 function algorithm(body: Json): void {
-  if (str(body, "encryptionAlgorithm", "", true) !== "AES_GCM") invalid("encryptionAlgorithm must be AES_GCM");
+  if (str(body, "encryptionAlgorithm", "encryptionAlgorithm", true) !== "AES_GCM") invalid("algorithm");
+}
+
+/** The data field (plaintext, ciphertext): Base64 of at least one byte (KMS never sends less; the HSM refuses it). */
+function dataField(body: Json, field: "plaintext" | "ciphertext"): string {
+  const b64 = str(body, field, field, true);
+  if (!B64_RE.test(b64)) invalidField("fieldNotBase64", field);
+  if (b64 === "") invalidField("fieldEmpty", field);
+  return b64;
+}
+
+/** The optional AAD, still encoded (present-but-empty is allowed and differs from absent). */
+function aadField(body: Json): string | undefined {
+  const aadB64 = str(body, "additionalAuthenticatedData", "additionalAuthenticatedData", false);
+  if (aadB64 !== undefined && !B64_RE.test(aadB64)) invalidField("fieldNotBase64", "additionalAuthenticatedData");
+  return aadB64;
 }
 
 /** Checks an Encrypt body. */
 export function checkEncrypt(body: Json): EncryptRequest {
-  const plaintextB64 = str(body, "plaintext", "", true);
+  const plaintextB64 = dataField(body, "plaintext");
   algorithm(body);
-  const aadB64 = str(body, "additionalAuthenticatedData", "", false);
-  const alg = str(body, "ciphertextDataIntegrityValueAlgorithm", "", false);
-  if (alg !== undefined && alg !== "SHA_256") invalid("ciphertextDataIntegrityValueAlgorithm must be SHA_256");
-  if (!B64_RE.test(plaintextB64)) invalid("plaintext is not valid standard Base64");
-  if (aadB64 !== undefined && !B64_RE.test(aadB64)) invalid("additionalAuthenticatedData is not valid standard Base64");
+  const aadB64 = aadField(body);
+  const alg = str(body, "ciphertextDataIntegrityValueAlgorithm", "ciphertextDataIntegrityValueAlgorithm", false);
+  if (alg !== undefined && alg !== "SHA_256") invalid("cdivAlgorithm");
   return { plaintextB64, aadB64, cdivAlgorithm: alg as "SHA_256" | undefined };
 }
 
 /** Checks a Decrypt body. */
 export function checkDecrypt(body: Json): DecryptRequest {
-  const ciphertextB64 = str(body, "ciphertext", "", true);
+  const ciphertextB64 = dataField(body, "ciphertext");
   algorithm(body);
-  const iv = decodeB64("initializationVector", str(body, "initializationVector", "", true));
-  if (iv.length !== 12 && iv.length !== 16) invalid("initializationVector must be 12 or 16 bytes");
-  const tag = decodeB64("authenticationTag", str(body, "authenticationTag", "", true));
-  if (tag.length !== 16) invalid("authenticationTag must be 16 bytes");
-  const aadB64 = str(body, "additionalAuthenticatedData", "", false);
-  if (aadB64 !== undefined && !B64_RE.test(aadB64)) invalid("additionalAuthenticatedData is not valid standard Base64");
-  if (!B64_RE.test(ciphertextB64)) invalid("ciphertext is not valid standard Base64");
-  const cmB64 = str(body, "ciphertextMetadata", "", false);
+  const iv = decodeB64("initializationVector", str(body, "initializationVector", "initializationVector", true));
+  if (iv.length !== 12 && iv.length !== 16) invalid("ivLength");
+  const tag = decodeB64("authenticationTag", str(body, "authenticationTag", "authenticationTag", true));
+  if (tag.length !== 16) invalid("tagLength");
+  const aadB64 = aadField(body);
+  const cmB64 = str(body, "ciphertextMetadata", "ciphertextMetadata", false);
   const metadata = cmB64 === undefined ? undefined : decodeB64("ciphertextMetadata", cmB64);
-  if (metadata && metadata.length > 20) invalid("ciphertextMetadata must be at most 20 bytes");
+  if (metadata && metadata.length > 20) invalid("metadataLength");
   return { ciphertextB64, iv, tag, aadB64, metadata };
 }

@@ -1,8 +1,10 @@
 /**
  * The XKS proxy server: HTTP/2 over TLS with HTTP/1.1 fallback (ALPN h2, http/1.1), plain
  * HTTP/1.1 only when is_tls_enabled = false (as the reference), optional mTLS, GET /ping on the
- * main port and on port_http_ping. One request: route → body (capped) → SigV4 → JSON → handler →
- * single-line JSON → one log line. `createProxyServer` builds; `listen` binds; `close` drains.
+ * main port and on port_http_ping. One request: route → method → no query → declared size →
+ * admission (429 before anything is read) → body (capped, timed) → SigV4 → JSON → handler →
+ * single-line JSON → one log line. Connections are bounded by the [server] timeouts and limits
+ * (src/proxy/transport.ts). `createProxyServer` builds; `listen` binds; `close` drains.
  */
 import fs from "node:fs";
 import http from "node:http";
@@ -13,13 +15,17 @@ import { XksctlError } from "../errors.js";
 import type { Settings } from "../config/types.js";
 import type { Hsm } from "../hsm/types.js";
 import { VERSION } from "../version.js";
-import { XksError, toXksResponse } from "./errors.js";
+import { Admission, type AdmissionLimits } from "./admission.js";
+import { ClientGone, readBody } from "./body-reader.js";
+import { XksError, toXksResponse, type Situation } from "./errors.js";
 import { handle, type HandlerDeps } from "./handlers.js";
 import { HealthMonitor, healthTiming } from "./health.js";
 import type { Logger } from "./log.js";
+import type { ProxyMetrics } from "./metrics.js";
 import { parseJsonBody } from "./request-body.js";
 import { createRouter, type Route } from "./router.js";
 import { verifySigV4 } from "./sigv4/verify.js";
+import { MAX_HEADER_LIST_BYTES, answerClientError, applyHttp1Limits, h2Settings, onIdleTimeout, transportLimits, type TransportLimits } from "./transport.js";
 
 /** Request bodies are capped before they are read whole (xks-api.md §10: 64 KiB is safe). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -40,27 +46,44 @@ export interface ProxyDeps {
   logger: Logger;
   /** Clock for SigV4 and health caching (ms since the epoch). */
   now(): number;
+  /** Prometheus metrics (src/proxy/metrics.ts); absent in tests that do not look at them. */
+  metrics?: ProxyMetrics;
+}
+
+/** What the server holds right now (for tests and the drain). */
+export interface ProxyStats {
+  /** XKS requests admitted and not yet answered (or abandoned by their client). */
+  inFlight: number;
+  /** Open connections on both ports. */
+  connections: number;
+  /** Open HTTP/2 streams. */
+  streams: number;
 }
 
 /** A built proxy. */
 export interface ProxyServer {
   /** Binds the main (and ping) listeners; resolves to the ports actually bound. */
   listen(): Promise<{ port: number; pingPort?: number }>;
-  /** Applies new settings (key sets, credentials, TLS files) without dropping connections. */
+  /** Applies new settings (key sets, credentials, TLS files, limits) without dropping connections. */
   reload(settings: Settings): void;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), closes connections. */
   close(graceMs?: number): Promise<void>;
+  stats(): ProxyStats;
   health: HealthMonitor;
 }
 
 type AnyRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;
+type LogFields = Record<string, unknown>;
 
 interface State {
   settings: Settings;
   route: (path: string) => Route | undefined;
   handlerDeps: HandlerDeps;
+  limits: TransportLimits;
 }
+
+const noop = () => undefined;
 
 function readPem(file: string, what: string): Buffer {
   try {
@@ -99,119 +122,213 @@ function buildState(settings: Settings, hsm: Hsm, health: HealthMonitor): State 
     settings,
     route: createRouter(settings.external_key_stores),
     handlerDeps: { settings, hsm, health, metadata: cm ? Buffer.from(cm, "base64") : undefined },
+    limits: transportLimits(settings),
   };
 }
 
+function admissionLimits(settings: Settings): AdmissionLimits {
+  return {
+    maxInFlight: settings.server.max_in_flight_requests,
+    maxLoopDelayMs: settings.server.max_event_loop_delay_milli,
+    congestedInFlight: settings.pkcs11.session_pool_max_size,
+  };
+}
+
+/** Counts repeated events by kind and logs them at most once a second (a flood must not flood the log too). */
+class EventSummary<K extends string> {
+  private counts = new Map<K, number>();
+  private timer?: NodeJS.Timeout;
+  constructor(
+    private logger: Logger,
+    private msg: string,
+    private describe: (kind: K) => string,
+  ) {}
+  note(kind: K): void {
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+    this.timer ??= setTimeout(() => this.flush(), 1000).unref();
+  }
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const [kind, count] of this.counts) this.logger.log("WARN", this.msg, { count, reason: this.describe(kind), windowMs: 1000 });
+    this.counts.clear();
+  }
+}
+
+const isHttp1 = (res: AnyResponse): res is http.ServerResponse => "shouldKeepAlive" in res;
+
+/**
+ * Whether an HTTP/2 request's body must be cut off after the answer: always after a body that
+ * was too large or too slow; otherwise when it is still arriving and its size is unknown or over
+ * the cap (a declared small body is discarded as it arrives).
+ */
+function cutOff(req: http2.Http2ServerRequest, bodyLeft: "always" | "ifLarge" | undefined): boolean {
+  if (bodyLeft === undefined || req.complete || req.stream.endAfterHeaders) return false;
+  return bodyLeft === "always" || !(Number(req.headers["content-length"] ?? Infinity) <= MAX_BODY_BYTES);
+}
+
+/** The 429 of admission control, rendered once: under a flood it is most of what the proxy sends. */
+const OVERLOADED = toXksResponse(new XksError("overloaded"));
+const OVERLOADED_HEADERS = Object.freeze({ "content-type": "application/json", "content-length": String(Buffer.byteLength(OVERLOADED.body)) }) as Record<string, string>;
+
 /** Builds the proxy without listening. */
 export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServer {
-  const { logger, hsm, now } = deps;
+  const { logger, hsm, now, metrics } = deps;
   const health = new HealthMonitor(hsm, initial.server.fleet_size, now, (status, reason, previous) => {
     if (previous === undefined && status === "ACTIVE") return;
     logger.log(status === "ACTIVE" ? "INFO" : "WARN", `HSM health ${previous ?? "unknown"} -> ${status}`, { reason });
   }, healthTiming(initial.pkcs11.health_check_interval_milli));
   let state = buildState(initial, hsm, health);
-  let inFlight = 0;
+  const admission = new Admission(admissionLimits(initial));
+  const shed = new EventSummary<"in-flight" | "event-loop" | "congested">(logger, "requests refused with 429: the proxy is overloaded", (k) => admission.describe(k));
+  const dropped = new EventSummary<"max">(logger, "connections refused: max_connections reached", () => `max_connections = ${state.limits.maxConnections}`);
   let closing = false;
 
-  const send = (res: AnyResponse, status: number, body: string, extra: Record<string, string> = {}) => {
+  /**
+   * Sends a JSON answer. `bodyLeft`: the request body may still be arriving and must not be read
+   * to its end: HTTP/1.1 closes the connection after the answer ("always"), or only when the body
+   * is unbounded ("ifLarge": chunked or over the cap; a small one is discarded by Node); HTTP/2
+   * ends the stream with RST_STREAM(NO_ERROR) after the answer if the client is still sending.
+   */
+  const send = (req: AnyRequest, res: AnyResponse, status: number, body: string, extra?: Record<string, string>, bodyLeft?: "always" | "ifLarge") => {
     if (res.headersSent || res.destroyed) return;
-    const headers: Record<string, string> = { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...extra };
-    if (closing && "shouldKeepAlive" in res) headers.connection = "close";
+    let headers: Record<string, string> = extra === OVERLOADED_HEADERS ? extra : { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...extra };
+    if (isHttp1(res)) {
+      const large = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES;
+      if (closing || bodyLeft === "always" || (bodyLeft === "ifLarge" && large)) headers = { ...headers, connection: "close" };
+    }
     res.writeHead(status, headers);
     res.end(body);
+    if (!isHttp1(res) && cutOff(req as http2.Http2ServerRequest, bodyLeft)) {
+      // RST_STREAM(NO_ERROR) once the answer is out: close() waits for a 'finish' that has not come yet.
+      const stream = (res as http2.Http2ServerResponse).stream;
+      const rst = () => {
+        if (!stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      };
+      if (stream.writableFinished) rst();
+      else stream.once("finish", rst);
+    }
   };
 
   const onRequest = (req: AnyRequest, res: AnyResponse) => {
     const started = process.hrtime.bigint();
+    if (isHttp1(res)) {
+      // HTTP/1.1 messages emit 'error' (a reset mid-body) only when listened to; be explicit.
+      req.on("error", noop);
+      res.on("error", noop);
+    }
     const rawUrl = req.url ?? "/";
     const q = rawUrl.indexOf("?");
     const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
-    const query = q < 0 ? "" : rawUrl.slice(q + 1);
     const method = req.method ?? "GET";
     if (path === "/ping" && q < 0) {
-      if (!answerPing(method, res)) send(res, 405, JSON.stringify({ errorName: "ValidationException", errorMessage: "use GET /ping" }), { allow: "GET" });
+      req.resume();
+      if (!answerPing(method, res)) sendError(req, res, new XksError("pingMethod"), 405, { allow: "GET" });
       return;
     }
-    const { settings, route: routeOf, handlerDeps } = state;
-    const route = routeOf(path);
-    const fields: Record<string, unknown> = { operation: route?.operation, store: route?.store.uri_path_prefix, keyId: route?.keyId, http: req.httpVersion };
+    const current = state;
+    const route = current.route(path);
+    if (route && method === "POST" && q < 0 && !(Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES)) {
+      // The common case first, and admission before anything else is allocated or read.
+      const ticket = admission.tryAdmit();
+      if (typeof ticket === "string") {
+        req.resume();
+        send(req, res, OVERLOADED.status, OVERLOADED.body, OVERLOADED_HEADERS, "ifLarge");
+        shed.note(ticket);
+        return;
+      }
+      const ctx = requestContext(req, route, started);
+      if (logger.enabled("DEBUG")) logger.log("DEBUG", "request received", ctx.fields);
+      void serveAdmitted(req, res, path, route, current, ctx).finally(() => admission.release(ticket));
+      return;
+    }
+    // Refused before the body is read (nothing of it is used).
+    const ctx = requestContext(req, route, started);
+    const refuse = (situation: Situation, opts: { status?: number; headers?: Record<string, string>; detail?: string } = {}) => {
+      req.resume();
+      const e = new XksError(situation, { detail: opts.detail });
+      sendError(req, res, e, opts.status, opts.headers);
+      ctx.finish(opts.status ?? e.status, e.errorName, e.logDetail);
+    };
+    if (!route) return refuse("unknownPath");
+    // The spec defines no body for 405; KMS reads JSON, so send the usual error shape.
+    if (method !== "POST") return refuse("methodNotAllowed", { status: 405, headers: { allow: "POST" } });
+    if (q >= 0) return refuse("queryString", { detail: `${rawUrl.length - q - 1} characters after "?"` });
+    return refuse("bodyTooLarge", { detail: `content-length ${req.headers["content-length"]}` });
+  };
+
+  /** The log line's fields and the function that writes it once the answer is sent. */
+  const requestContext = (req: AnyRequest, route: Route | undefined, started: bigint) => {
+    const fields: LogFields = { operation: route?.operation, store: route?.store.uri_path_prefix, keyId: route?.keyId, http: req.httpVersion };
     const finish = (status: number, errorName?: string, detail?: string) => {
-      const level = status >= 500 ? "ERROR" : status >= 400 ? "WARN" : "INFO";
+      // 501 answers an input larger than the proxy supports: the client's problem, not ours.
+      const level = status >= 500 && status !== 501 ? "ERROR" : status >= 400 ? "WARN" : "INFO";
+      if (metrics) metrics.request(route?.operation ?? "none", route?.store.uri_path_prefix ?? "", status, errorName ?? "", Number(process.hrtime.bigint() - started) / 1e9);
       if (!logger.enabled(level)) return;
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       logger.log(level, "request", { ...fields, status, errorName, detail, durationMs: Math.round(durationMs * 1000) / 1000 });
     };
-    const fail = (err: unknown) => {
-      const r = toXksResponse(err);
-      send(res, r.status, r.body);
+    return { fields, finish };
+  };
+  type RequestContext = ReturnType<typeof requestContext>;
+
+  const sendError = (req: AnyRequest, res: AnyResponse, err: unknown, status?: number, headers?: Record<string, string>, bodyLeft: "always" | "ifLarge" = "ifLarge") => {
+    const r = toXksResponse(err);
+    send(req, res, status ?? r.status, r.body, headers, bodyLeft);
+    return r;
+  };
+
+  /** Body → SigV4 → Content-Type → JSON → handler, for an admitted request. */
+  const serveAdmitted = async (req: AnyRequest, res: AnyResponse, path: string, route: Route, { settings, handlerDeps }: State, { fields, finish }: RequestContext) => {
+    let body: Buffer;
+    try {
+      body = await readBody(req, { maxBytes: MAX_BODY_BYTES, timeoutMs: settings.server.body_timeout_milli });
+    } catch (err) {
+      if (err instanceof ClientGone) {
+        if (logger.enabled("INFO")) logger.log("INFO", "request abandoned by the client", { ...fields, bodyBytes: err.bytes });
+        return;
+      }
+      const r = sendError(req, res, err, undefined, undefined, "always");
+      return finish(r.status, r.errorName, r.logDetail);
+    }
+    try {
+      if (settings.security.is_sigv4_auth_enabled) {
+        const v = verifySigV4({ method: "POST", path, query: "", headers: req.headers, body }, {
+          region: settings.server.region,
+          service: settings.server.service,
+          credentials: route.store.credentials,
+          now: now(),
+        });
+        if (!v.ok) throw new XksError("authentication", { detail: v.reason });
+        // Which credential signed it (the id only): shows when KMS has moved to a rotated one.
+        fields.accessKeyId = v.accessKeyId;
+      }
+      const ct = String(req.headers["content-type"] ?? "");
+      if (!/^application\/json\s*(;|$)/i.test(ct)) throw new XksError("contentType", { detail: ct.slice(0, 100) });
+      const result = await handle(route, parseJsonBody(body), handlerDeps);
+      fields.kmsRequestId = result.metadata.kmsRequestId;
+      fields.kmsOperation = result.metadata.kmsOperation;
+      fields.awsPrincipalArn = result.metadata.awsPrincipalArn;
+      send(req, res, 200, JSON.stringify(result.body));
+      finish(200);
+    } catch (err) {
+      if (fields.kmsRequestId === undefined) fields.kmsRequestId = peekRequestId(body);
+      const r = sendError(req, res, err);
       finish(r.status, r.errorName, r.logDetail);
-    };
-    if (!route) {
-      req.resume();
-      return fail(new XksError("InvalidUriPathException", "the URI path is not a valid XKS API path for this proxy"));
     }
-    if (method !== "POST") {
-      // The spec defines no body for 405; KMS reads JSON, so send the usual error shape.
-      send(res, 405, JSON.stringify({ errorName: "ValidationException", errorMessage: `method ${method} is not allowed; the XKS API uses POST` }), { allow: "POST" });
-      req.resume();
-      return finish(405, "ValidationException");
-    }
-    const declared = Number(req.headers["content-length"] ?? 0);
-    if (declared > MAX_BODY_BYTES) {
-      req.resume();
-      return fail(new XksError("UnsupportedOperationException", `the request body is larger than ${MAX_BODY_BYTES} bytes`));
-    }
-    inFlight++;
-    if (logger.enabled("DEBUG")) logger.log("DEBUG", "request received", fields);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(c);
-    });
-    req.on("error", () => undefined);
-    req.on("end", () => {
-      void (async () => {
-        try {
-          if (tooLarge) throw new XksError("UnsupportedOperationException", `the request body is larger than ${MAX_BODY_BYTES} bytes`);
-          const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-          if (settings.security.is_sigv4_auth_enabled) {
-            const v = verifySigV4({ method, path, query, headers: req.headers, body }, {
-              region: settings.server.region,
-              service: settings.server.service,
-              credentials: route.store.credentials,
-              now: now(),
-            });
-            if (!v.ok) throw new XksError("AuthenticationFailedException", "the request signature could not be verified", v.reason);
-          }
-          const ct = String(req.headers["content-type"] ?? "");
-          if (!/^application\/json\s*(;|$)/i.test(ct)) throw new XksError("ValidationException", "Content-Type must be application/json");
-          const result = await handle(route, parseJsonBody(body), handlerDeps);
-          fields.kmsRequestId = result.metadata.kmsRequestId;
-          fields.kmsOperation = result.metadata.kmsOperation;
-          fields.awsPrincipalArn = result.metadata.awsPrincipalArn;
-          send(res, 200, JSON.stringify(result.body));
-          finish(200);
-        } catch (err) {
-          if (fields.kmsRequestId === undefined) fields.kmsRequestId = peekRequestId(chunks);
-          fail(err);
-        } finally {
-          inFlight--;
-        }
-      })();
-    });
   };
 
   const tlsOn = initial.security.is_tls_enabled;
+  const limits0 = state.limits;
   const main: http2.Http2SecureServer | http.Server = tlsOn
-    ? http2.createSecureServer({ ...tlsOptions(initial), allowHTTP1: true, settings: { maxConcurrentStreams: 256 } }, onRequest)
-    : http.createServer({ keepAliveTimeout: 65_000 }, onRequest);
+    ? http2.createSecureServer({ ...tlsOptions(initial), allowHTTP1: true, handshakeTimeout: limits0.handshakeTimeoutMs, settings: h2Settings(limits0) }, onRequest)
+    : http.createServer({ maxHeaderSize: MAX_HEADER_LIST_BYTES }, onRequest);
+  applyHttp1Limits(main, limits0);
 
   if (tlsOn && initial.security.is_mtls_enabled) {
+    // The DNS name of the start-up settings: a reload that changes it is refused (src/proxy/start.ts).
+    const name = initial.tls?.mtls_client_dns_name ?? "";
     main.on("secureConnection", (socket: tls.TLSSocket) => {
-      const name = state.settings.tls?.mtls_client_dns_name ?? "";
       const err = tls.checkServerIdentity(name, socket.getPeerCertificate());
       if (err) {
         logger.log("WARN", "mTLS client certificate rejected", { reason: `certificate is not valid for ${name}` });
@@ -221,7 +338,6 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
   }
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
-  const keepalive = initial.server.tcp_keepalive;
   const onConnection = (socket: net.Socket) => {
     if (closing) {
       socket.destroy();
@@ -231,43 +347,85 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     socket.on("close", () => sockets.delete(socket));
     // Small responses must not wait for Nagle + delayed ACK (tens of ms per response otherwise).
     socket.setNoDelay(true);
+    const keepalive = state.settings.server.tcp_keepalive;
     if (keepalive.tcp_keepalive_secs !== undefined) socket.setKeepAlive(true, keepalive.tcp_keepalive_secs * 1000);
   };
+  const onClientError = (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    const { answered } = answerClientError(err, socket);
+    if (answered) {
+      if (logger.enabled("WARN")) logger.log("WARN", "request", { http: "1.1", status: answered.status, errorName: answered.errorName, detail: answered.logDetail });
+    } else if (logger.enabled("DEBUG")) logger.log("DEBUG", "connection dropped", { reason: err.code ?? err.message });
+  };
+  const onServerError = (what: string) => (err: NodeJS.ErrnoException) => logger.log("ERROR", `${what} listener error; still serving`, { reason: err.code ?? err.message });
   main.on("connection", onConnection);
+  main.on("clientError", onClientError);
+  main.on("timeout", onIdleTimeout);
+  main.on("drop", () => dropped.note("max"));
   let openStreams = 0;
+  /** Open streams per HTTP/2 session, so a draining session gets its GOAWAY when it has none. */
+  const streamsOf = new WeakMap<http2.Http2Session, number>();
   if (tlsOn) {
     const h2 = main as http2.Http2SecureServer;
     h2.on("session", (s) => {
       sessions.add(s);
-      s.on("close", () => sessions.delete(s));
+      // A new connection must open its first stream within headers_timeout_milli.
+      const firstStream = setTimeout(() => onIdleTimeout(s), state.limits.headersTimeoutMs).unref();
+      s.once("stream", () => clearTimeout(firstStream));
+      s.on("close", () => {
+        clearTimeout(firstStream);
+        sessions.delete(s);
+      });
+    });
+    h2.on("sessionError", (err: NodeJS.ErrnoException) => {
+      if (logger.enabled("DEBUG")) logger.log("DEBUG", "HTTP/2 session error", { reason: err.code ?? err.message });
     });
     h2.on("stream", (stream) => {
+      // (Node's compatibility layer listens for the stream's errors.)
       openStreams++;
-      stream.on("close", () => openStreams--);
+      const session = stream.session!;
+      streamsOf.set(session, (streamsOf.get(session) ?? 0) + 1);
+      stream.once("close", () => {
+        openStreams--;
+        const left = (streamsOf.get(session) ?? 1) - 1;
+        streamsOf.set(session, left);
+        // Draining: GOAWAY as soon as this connection has nothing in flight (see close()).
+        if (closing && left === 0 && !session.closed) session.close();
+      });
     });
   }
 
   const pingPort = initial.server.port_http_ping;
   const ping =
     pingPort !== initial.server.port
-      ? http.createServer((req, res) => {
+      ? http.createServer({ maxHeaderSize: MAX_HEADER_LIST_BYTES }, (req, res) => {
+          req.resume();
           if (req.url !== "/ping" || !answerPing(req.method ?? "GET", res)) {
-            const body = JSON.stringify({ errorName: "InvalidUriPathException", errorMessage: "this port serves only GET /ping" });
+            const body = toXksResponse(new XksError("pingPortOnly")).body;
             res.writeHead(404, { "content-type": "application/json", "content-length": String(body.length) });
             res.end(body);
           }
         })
       : undefined;
-  ping?.on("connection", onConnection);
+  if (ping) {
+    applyHttp1Limits(ping, limits0);
+    ping.on("connection", onConnection);
+    ping.on("clientError", onClientError);
+    ping.on("timeout", onIdleTimeout);
+  }
 
   const bind = (server: net.Server, port: number, what: string) =>
     new Promise<number>((resolve, reject) => {
-      server.once("error", (err: NodeJS.ErrnoException) =>
+      const onError = (err: NodeJS.ErrnoException) =>
         reject(new XksctlError("XKS_LISTEN", `Cannot listen on ${initial.server.ip}:${port} for ${what}: ${err.code ?? err.message}`, {
           remedy: err.code === "EACCES" ? `Ports below 1024 need root or CAP_NET_BIND_SERVICE; or choose another port in [server] ${what === "/ping" ? "port_http_ping" : "port"}.` : undefined,
-        })),
-      );
-      server.listen(port, initial.server.ip, () => resolve((server.address() as net.AddressInfo).port));
+        }));
+      server.once("error", onError);
+      server.listen(port, initial.server.ip, () => {
+        server.off("error", onError);
+        // From here on an accept failure (EMFILE, ENFILE) is logged, never fatal.
+        server.on("error", onServerError(what));
+        resolve((server.address() as net.AddressInfo).port);
+      });
     });
 
   return {
@@ -275,29 +433,49 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     async listen() {
       const port = await bind(main, initial.server.port, "the XKS API");
       const boundPing = ping ? await bind(ping, pingPort, "/ping") : undefined;
+      admission.start();
       health.start();
       return { port, pingPort: boundPing };
     },
     reload(next) {
       if (tlsOn && next.tls) (main as http2.Http2SecureServer).setSecureContext(tlsOptions(next));
       state = buildState(next, hsm, health);
+      admission.setLimits(admissionLimits(next));
+      applyHttp1Limits(main, state.limits);
+      if (ping) applyHttp1Limits(ping, state.limits);
+      if (tlsOn) {
+        const h2 = main as http2.Http2SecureServer;
+        h2.updateSettings(h2Settings(state.limits));
+        for (const s of sessions) {
+          if (s.closed || s.destroyed) continue;
+          s.settings(h2Settings(state.limits));
+          s.setTimeout(state.limits.idleTimeoutMs);
+        }
+      }
     },
+    stats: () => ({ inFlight: admission.inFlight, connections: sockets.size, streams: openStreams }),
     async close(graceMs = 10_000) {
-      // New connections are refused from here on (see onConnection); requests on open
-      // connections still complete. GOAWAY (sent by main.close) waits until in-flight requests
-      // are done: some clients (undici 7) fail every open stream when GOAWAY arrives.
+      // Stop listening first: a new connection is then refused by the OS (a load balancer tries
+      // another instance) instead of being accepted and dropped. Requests on open connections
+      // still complete. Each HTTP/2 connection gets its GOAWAY when none of its streams is open
+      // (now, or when its last one closes): some clients (undici 7) fail every open stream when
+      // GOAWAY arrives, even the ones the server goes on to answer.
       closing = true;
       health.stop();
-      const pingClosed = ping ? new Promise((r) => ping.close(r)) : undefined;
-      for (let waited = 0; (inFlight > 0 || openStreams > 0) && waited < graceMs; waited += 10) await new Promise((r) => setTimeout(r, 10));
-      // Let clients take in the last responses before GOAWAY reaches them.
-      await new Promise((r) => setTimeout(r, 100));
       const mainClosed = new Promise((r) => main.close(r));
+      const pingClosed = ping ? new Promise((r) => ping.close(r)) : undefined;
+      for (const s of sessions) if ((streamsOf.get(s) ?? 0) === 0 && !s.closed) s.close();
+      for (let waited = 0; (admission.inFlight > 0 || openStreams > 0) && waited < graceMs; waited += 10) await new Promise((r) => setTimeout(r, 10));
+      // Let clients take in the last responses before the connections end.
+      await new Promise((r) => setTimeout(r, 100));
       for (const s of sessions) s.close();
       for (const s of sockets) if (!tlsOn) s.end();
       await new Promise((r) => setTimeout(r, 50));
       for (const s of sockets) s.destroy();
       await Promise.all([mainClosed, pingClosed]);
+      admission.stop();
+      shed.flush();
+      dropped.flush();
     },
   };
 }
@@ -312,9 +490,9 @@ function answerPing(method: string, res: AnyResponse): boolean {
 }
 
 /** Best-effort kmsRequestId from a body that failed later checks, for the log line only. */
-function peekRequestId(chunks: Buffer[]): string | undefined {
+function peekRequestId(body: Buffer): string | undefined {
   try {
-    const v = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { requestMetadata?: { kmsRequestId?: unknown } };
+    const v = JSON.parse(body.toString("utf8")) as { requestMetadata?: { kmsRequestId?: unknown } };
     const id = v?.requestMetadata?.kmsRequestId;
     return typeof id === "string" ? id.slice(0, 128) : undefined;
   } catch {

@@ -1,18 +1,22 @@
 /**
  * Starts the proxy for `serve` on an opened HSM (workflows/serve.ts opens it before listening, so
  * a wrong library path or PIN is a start-up error): listeners, and signal handling:
- * SIGTERM/SIGINT drain in-flight requests and close the HSM sessions; SIGHUP reloads settings.
+ * SIGTERM/SIGINT drain in-flight requests and close the HSM sessions; SIGHUP reloads settings,
+ * or refuses the whole file when it weakens security or needs a restart (reload-policy.ts).
  */
 import type { Settings } from "../config/types.js";
 import { isXksctlError } from "../errors.js";
 import type { Hsm } from "../hsm/types.js";
 import type { Logger } from "./log.js";
+import type { ProxyMetrics } from "./metrics.js";
+import { caDigest, changedKeys, reloadRefusals } from "./reload-policy.js";
 import { createProxyServer } from "./server.js";
 
 /** Options of a started proxy. */
 export interface StartOptions {
   hsm: Hsm;
   logger: Logger;
+  metrics?: ProxyMetrics;
   port?: number;
   pingPort?: number;
   /** Re-reads and validates the settings file (SIGHUP). */
@@ -26,8 +30,9 @@ export async function startProxy(loaded: Settings, opts: StartOptions): Promise<
     ...loaded,
     server: { ...loaded.server, port: opts.port ?? loaded.server.port, port_http_ping: opts.pingPort ?? loaded.server.port_http_ping },
   };
-  const { hsm, logger } = opts;
-  const proxy = createProxyServer(settings, { hsm, logger, now: opts.now });
+  const { hsm, logger, metrics } = opts;
+  const proxy = createProxyServer(settings, { hsm, logger, now: opts.now, metrics });
+  metrics?.setSources({ health: () => proxy.health.state() });
   let bound;
   try {
     bound = await proxy.listen();
@@ -35,16 +40,6 @@ export async function startProxy(loaded: Settings, opts: StartOptions): Promise<
     await hsm.close();
     throw err;
   }
-  const token = hsm.token();
-  logger.log("INFO", "xksctl proxy listening", {
-    address: `${settings.server.ip}:${bound.port}`,
-    tls: settings.security.is_tls_enabled,
-    mtls: settings.security.is_mtls_enabled,
-    pingPort: bound.pingPort,
-    token: token.label,
-    stores: settings.external_key_stores.map((s) => s.uri_path_prefix),
-    sessions: settings.pkcs11.session_pool_max_size,
-  });
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let stopping = false;
@@ -61,20 +56,43 @@ export async function startProxy(loaded: Settings, opts: StartOptions): Promise<
       resolveStopped();
     })();
   };
+  // SIGHUP is all or nothing (src/proxy/reload-policy.ts): a file that weakens security or
+  // changes what is read once at start-up is refused whole, with each key logged.
+  let running = loaded;
+  const runningCa = caDigest(loaded);
   const hup = () => {
     try {
       const next = opts.reloadSettings();
+      const refused = reloadRefusals(running, next, runningCa);
+      if (refused.length > 0) {
+        for (const r of refused) logger.log("ERROR", "settings reload refused", { key: r.key, reason: r.reason });
+        logger.log("ERROR", "settings reload refused; keeping the running settings", { keys: refused.map((r) => r.key) });
+        metrics?.reload("refused");
+        return;
+      }
       proxy.reload({ ...next, server: { ...next.server, port: settings.server.port, port_http_ping: settings.server.port_http_ping } });
-      if (next.pkcs11.PKCS11_HSM_MODULE !== settings.pkcs11.PKCS11_HSM_MODULE || next.pkcs11.user_pin !== settings.pkcs11.user_pin || next.pkcs11.token_label !== settings.pkcs11.token_label) {
-        logger.log("WARN", "settings reloaded, but [pkcs11] library, PIN or token changes need a restart");
-      } else logger.log("INFO", "settings reloaded (key sets, credentials, TLS files)");
+      logger.log("INFO", "settings reloaded (key sets, credentials, TLS files)", { changed: changedKeys(running, next) });
+      metrics?.reload("applied");
+      running = next;
     } catch (err) {
       const detail = isXksctlError(err) ? [err.message, ...err.details].join("; ") : (err as Error).message;
       logger.log("ERROR", "settings reload failed; keeping the running settings", { detail });
+      metrics?.reload("failed");
     }
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
   process.on("SIGHUP", hup);
+  // Announced only now: whoever waits for this line may signal at once (SIGHUP's default is to exit).
+  const token = hsm.token();
+  logger.log("INFO", "xksctl proxy listening", {
+    address: `${settings.server.ip}:${bound.port}`,
+    tls: settings.security.is_tls_enabled,
+    mtls: settings.security.is_mtls_enabled,
+    pingPort: bound.pingPort,
+    token: token.label,
+    stores: settings.external_key_stores.map((s) => s.uri_path_prefix),
+    sessions: settings.pkcs11.session_pool_max_size,
+  });
   return { stopped, port: bound.port };
 }

@@ -16,7 +16,7 @@
  * - key handles are cached by label, dropped when the HSM calls one invalid and on forgetKeyHandles().
  */
 import { XksctlError } from "../../errors.js";
-import { HSM_SPARE_THREADS, HsmError, type GcmResult, type Hsm, type KeyInfo, type TokenIdentity } from "../types.js";
+import { HSM_SPARE_THREADS, HsmError, type GcmResult, type Hsm, type HsmOperation, type HsmStats, type KeyInfo, type TokenIdentity } from "../types.js";
 import { aesKeyTemplate } from "./aes-key-template.js";
 import { CKR } from "./ckr.js";
 import { findSecretKeys } from "./find-keys.js";
@@ -42,6 +42,8 @@ export interface Pkcs11HsmOptions {
   operationTimeoutMs?: number;
   /** Receives operational events (never key material or PINs). */
   onEvent?: (level: "info" | "warn" | "error", message: string) => void;
+  /** Receives the duration of every operation (metrics). */
+  onOperation?: (operation: HsmOperation, seconds: number, ok: boolean) => void;
 }
 
 
@@ -285,12 +287,27 @@ export class Pkcs11Hsm implements Hsm {
     }
   }
 
+  /** Runs `fn`, reporting its duration and outcome to onOperation. */
+  private async timed<T>(operation: HsmOperation, fn: () => Promise<T>): Promise<T> {
+    const observe = this.opts.onOperation;
+    if (!observe) return fn();
+    const t0 = performance.now();
+    try {
+      const r = await fn();
+      observe(operation, (performance.now() - t0) / 1000, true);
+      return r;
+    } catch (err) {
+      observe(operation, (performance.now() - t0) / 1000, false);
+      throw err;
+    }
+  }
+
   async keyMetadata(label: string): Promise<KeyInfo> {
-    return this.keyed(label, "other", (lib, s, h) => describeKey(lib, s, h, label));
+    return this.timed("key_metadata", () => this.keyed(label, "other", (lib, s, h) => describeKey(lib, s, h, label)));
   }
 
   async encrypt(label: string, plaintext: Buffer, hsmAad: Buffer): Promise<GcmResult> {
-    return this.keyed(label, "encrypt", (lib, s, h) => this.gcmEncrypt(lib, s, h, plaintext, hsmAad));
+    return this.timed("encrypt", () => this.keyed(label, "encrypt", (lib, s, h) => this.gcmEncrypt(lib, s, h, plaintext, hsmAad)));
   }
 
   private async gcmEncrypt(lib: NativeLibrary, session: number, key: number, plaintext: Buffer, aad: Buffer): Promise<GcmResult> {
@@ -314,10 +331,14 @@ export class Pkcs11Hsm implements Hsm {
   }
 
   async decrypt(label: string, ciphertext: Buffer, iv: Buffer, tag: Buffer, hsmAad: Buffer): Promise<Buffer> {
-    return this.keyed(label, "decrypt", (lib, s, h) => gcmDecrypt(lib, s, h, ciphertext, iv, tag, hsmAad));
+    return this.timed("decrypt", () => this.keyed(label, "decrypt", (lib, s, h) => gcmDecrypt(lib, s, h, ciphertext, iv, tag, hsmAad)));
   }
 
   async listKeys(): Promise<KeyInfo[]> {
+    return this.timed("list_keys", () => this.listKeysNow());
+  }
+
+  private listKeysNow(): Promise<KeyInfo[]> {
     return this.operate("other", async (lib, s) => {
       const handles = await findSecretKeys(lib, s, { tokenOnly: true, max: 10000 });
       const out: KeyInfo[] = [];
@@ -360,6 +381,10 @@ export class Pkcs11Hsm implements Hsm {
    * at once ("timeout") rather than share its session.
    */
   async selfTest(): Promise<void> {
+    return this.timed("health_check", () => this.selfTestNow());
+  }
+
+  private async selfTestNow(): Promise<void> {
     if (this.closed) throw new HsmError("internal", "the proxy is shutting down");
     if (this.resetting) throw new HsmError("internal", "the HSM is being re-initialised after a device error");
     if (this.healthRunning) throw new HsmError("timeout", "the previous health check has not come back from the HSM");
@@ -433,7 +458,7 @@ export class Pkcs11Hsm implements Hsm {
   }
 
   /** Health of the library right now, without a round trip: sessions, waiters, calls inside, reset state. */
-  stats(): { sessions: number; inUse: number; waiting: number; inFlight: number; resetting: boolean } {
+  stats(): HsmStats {
     const p = this.gen.pool;
     return { sessions: p.size(), inUse: p.inUse, waiting: p.waiting(), inFlight: this.lib.inFlight(), resetting: this.resetting !== undefined };
   }

@@ -20,7 +20,19 @@ export function uriEncode(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/** Canonical query string: pairs sorted by key then value, each part URI-encoded. */
+/** decodeURIComponent that never throws: a malformed escape (`%zz`) stays as it is. */
+export function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/**
+ * Canonical query string: pairs sorted by key then value, each part URI-encoded. The proxy refuses
+ * XKS requests with a query before SigV4 (src/proxy/server.ts); this stays total for other callers.
+ */
 export function canonicalQuery(query: string): string {
   if (!query) return "";
   return query
@@ -28,8 +40,8 @@ export function canonicalQuery(query: string): string {
     .filter((p) => p !== "")
     .map((p) => {
       const eq = p.indexOf("=");
-      const k = decodeURIComponent(eq < 0 ? p : p.slice(0, eq));
-      const v = eq < 0 ? "" : decodeURIComponent(p.slice(eq + 1));
+      const k = safeDecode(eq < 0 ? p : p.slice(0, eq));
+      const v = eq < 0 ? "" : safeDecode(p.slice(eq + 1));
       return [uriEncode(k), uriEncode(v)] as const;
     })
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))

@@ -1,0 +1,278 @@
+/**
+ * The front door (issue 8), one test per defect: query strings, empty data fields, fixed
+ * errorMessages, timeouts and limits before authentication, a body over the cap ending its
+ * stream at once, an aborted HTTP/1.1 upload, and admission (429) before the body is read.
+ * Every test asserts an outcome (a status, a closed connection, a count), never a duration.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import http2 from "node:http2";
+import net from "node:net";
+import tls from "node:tls";
+import { after, before, describe, test } from "node:test";
+import type { Agent } from "undici";
+import { createStandardToken, keyPath, md, startTestProxy, type TestProxy } from "../helpers/proxy.js";
+import { CREDS, PREFIX } from "../helpers/settings.js";
+import { agents, send, smithyPost, type WireResponse } from "../helpers/sign.js";
+import type { TestToken } from "../helpers/softhsm.js";
+import { createTestPki, type TestPki } from "../helpers/tls.js";
+
+const main = { accessKeyId: CREDS.main.id, secret: CREDS.main.secret };
+const encBody = (extra: Record<string, unknown> = {}) => ({ requestMetadata: md(), plaintext: "AAAA", encryptionAlgorithm: "AES_GCM", ...extra });
+const ENCRYPT = keyPath(PREFIX, "foo", "encrypt");
+
+let token: TestToken;
+let pki: TestPki;
+let ca: Buffer;
+before(() => {
+  token = createStandardToken();
+  pki = createTestPki();
+  ca = readFileSync(pki.caCert);
+});
+
+function assertXks(r: WireResponse, status: number, errorName: string): void {
+  assert.equal(r.status, status, r.text);
+  assert.equal(r.json.errorName, errorName, r.text);
+}
+
+/** Resolves when the socket closes (the test's own timeout fails a socket the proxy keeps open). */
+const closed = (s: net.Socket) => new Promise<void>((r) => (s.destroyed ? r() : s.once("close", () => r())));
+
+/** A TLS connection speaking HTTP/1.1, collecting what it receives. */
+function h1(port: number): Promise<{ socket: tls.TLSSocket; received: () => string }> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const socket = tls.connect({ host: "127.0.0.1", port, servername: "localhost", ca, ALPNProtocols: ["http/1.1"] }, () => resolve({ socket, received: () => text }));
+    socket.setEncoding("latin1");
+    socket.on("data", (d: string) => (text += d));
+    socket.on("error", reject);
+  });
+}
+
+describe("requests KMS never sends are 4xx, never 500", () => {
+  let proxy: TestProxy;
+  let h2: Agent;
+  before(async () => {
+    proxy = await startTestProxy({ token, pki });
+    ({ h2 } = agents(ca));
+  });
+  after(async () => {
+    await h2.close();
+    await proxy.close();
+  });
+
+  test("a query string with a malformed escape (?a=%zz) is 400 ValidationException, refused before SigV4, with no stack in the log", async () => {
+    // Signed for the path; before the fix, decodeURIComponent threw while canonicalising the query: 500.
+    const signedHeaders = await signedFor(proxy, ENCRYPT, encBody());
+    const r = await send(`${proxy.url}${ENCRYPT}?a=%zz`, "POST", signedHeaders.headers, signedHeaders.body, h2);
+    assertXks(r, 400, "ValidationException");
+    assert.equal(r.json.errorMessage, "the XKS API takes no query string");
+    assert.doesNotMatch(proxy.rawLog(), /\bat .*\(.*:\d+:\d+\)|decodeURIComponent/, "no stack trace in the log");
+  });
+
+  test("a correctly signed request with a well-formed query string is refused too (400, not 200)", async () => {
+    const { SignatureV4 } = await import("@smithy/signature-v4");
+    const { HttpRequest } = await import("@smithy/protocol-http");
+    const { Sha256 } = await import("@aws-crypto/sha256-js");
+    const body = JSON.stringify(encBody());
+    const s = await new SignatureV4({ service: "kms-xks-proxy", region: "us-east-1", credentials: { accessKeyId: main.accessKeyId, secretAccessKey: main.secret }, sha256: Sha256 }).sign(
+      new HttpRequest({ method: "POST", hostname: "localhost", port: proxy.port, path: ENCRYPT, query: { a: "b" }, headers: { host: `localhost:${proxy.port}`, "content-type": "application/json" }, body }),
+    );
+    const headers = { ...(s.headers as Record<string, string>) };
+    delete headers.host;
+    assertXks(await send(`${proxy.url}${ENCRYPT}?a=b`, "POST", headers, body, h2), 400, "ValidationException");
+  });
+
+  test("Encrypt with an empty plaintext is 400 ValidationException (the HSM refuses it: it was 500)", async () => {
+    const r = await smithyPost(`${proxy.url}${ENCRYPT}`, encBody({ plaintext: "" }), h2, main);
+    assertXks(r, 400, "ValidationException");
+    assert.equal(r.json.errorMessage, "plaintext must not be empty");
+  });
+
+  test("Decrypt with an empty ciphertext is 400 ValidationException", async () => {
+    const body = { requestMetadata: md("Decrypt"), encryptionAlgorithm: "AES_GCM", ciphertext: "", initializationVector: Buffer.alloc(12).toString("base64"), authenticationTag: Buffer.alloc(16).toString("base64") };
+    assertXks(await smithyPost(`${proxy.url}${keyPath(PREFIX, "foo", "decrypt")}`, body, h2, main), 400, "ValidationException");
+  });
+
+  test("errorMessage echoes nothing of the request (the 405 used to name the method)", async () => {
+    const r = await send(`${proxy.url}${ENCRYPT}`, "DELETE", {}, undefined, h2);
+    assertXks(r, 405, "ValidationException");
+    assert.equal(r.json.errorMessage, "the XKS API accepts only POST on this path");
+  });
+
+  test("limits in errorMessage are not disclosed (the size and the limit go to the log)", async () => {
+    const r = await smithyPost(`${proxy.url}${ENCRYPT}`, encBody({ plaintext: Buffer.alloc(6200).toString("base64") }), h2, main);
+    assertXks(r, 501, "UnsupportedOperationException");
+    assert.equal(r.json.errorMessage, "plaintext is larger than this proxy supports");
+    assert.ok(proxy.logs.some((l) => l.status === 501 && /\[limits\] allows 8192/.test(String(l.detail))));
+  });
+});
+
+/** Headers of a request signed by @smithy/signature-v4 for `path` (no query). */
+async function signedFor(proxy: TestProxy, path: string, body: object): Promise<{ headers: Record<string, string>; body: string }> {
+  const { SignatureV4 } = await import("@smithy/signature-v4");
+  const { HttpRequest } = await import("@smithy/protocol-http");
+  const { Sha256 } = await import("@aws-crypto/sha256-js");
+  const text = JSON.stringify(body);
+  const s = await new SignatureV4({ service: "kms-xks-proxy", region: "us-east-1", credentials: { accessKeyId: main.accessKeyId, secretAccessKey: main.secret }, sha256: Sha256 }).sign(
+    new HttpRequest({ method: "POST", hostname: "localhost", port: proxy.port, path, headers: { host: `localhost:${proxy.port}`, "content-type": "application/json" }, body: text }),
+  );
+  const headers = { ...(s.headers as Record<string, string>) };
+  delete headers.host;
+  return { headers, body: text };
+}
+
+describe("timeouts and limits before authentication", () => {
+  let proxy: TestProxy;
+  before(async () => {
+    proxy = await startTestProxy({
+      token,
+      pki,
+      patch: { server: { tls_handshake_timeout_milli: 300, headers_timeout_milli: 300, body_timeout_milli: 300, idle_timeout_milli: 1000, max_connections: 4 } },
+    });
+  });
+  after(() => proxy.close());
+
+  test("a TCP connection that never starts its TLS handshake is closed", async () => {
+    const s = net.connect(proxy.port, "127.0.0.1");
+    s.on("error", () => undefined);
+    await closed(s);
+  });
+
+  test("an HTTP/2 connection that never opens a stream is closed (GOAWAY)", async () => {
+    const session = http2.connect(proxy.url, { ca });
+    session.on("error", () => undefined);
+    const goaway = new Promise<void>((r) => session.once("goaway", () => r()));
+    await Promise.race([goaway, new Promise<void>((r) => session.once("close", () => r()))]);
+    session.destroy();
+  });
+
+  test("HTTP/1.1 headers that never end: JSON 400 and the connection is closed", async () => {
+    const { socket, received } = await h1(proxy.port);
+    socket.write(`POST ${ENCRYPT} HTTP/1.1\r\nhost: localhost\r\nx-slow: `);
+    await closed(socket);
+    assert.match(received(), /^HTTP\/1\.1 400 /);
+    assert.match(received(), /"errorName":"ValidationException","errorMessage":"the request did not arrive in time"/);
+  });
+
+  test("a body that stops arriving: 400 ValidationException and the HTTP/1.1 connection is closed", async () => {
+    const { socket, received } = await h1(proxy.port);
+    socket.write(`POST ${ENCRYPT} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"request`);
+    await closed(socket);
+    assert.match(received(), /^HTTP\/1\.1 400 [^]*connection: close[^]*"the request did not arrive in time"/i);
+  });
+
+  test("a body that stops arriving over HTTP/2: 400 and the stream is ended", async () => {
+    const session = http2.connect(proxy.url, { ca });
+    const req = session.request({ ":method": "POST", ":path": ENCRYPT, "content-type": "application/json" });
+    req.write("{");
+    const [headers] = await Promise.all([new Promise<http2.IncomingHttpHeaders>((r) => req.once("response", r)), new Promise((r) => req.on("data", r))]);
+    assert.equal(headers[":status"], 400);
+    session.destroy();
+  });
+
+  test("an idle connection is closed after idle_timeout_milli", async () => {
+    const { socket } = await h1(proxy.port);
+    await closed(socket);
+  });
+
+  test("connections over max_connections are closed at once; the ones within keep working", async () => {
+    const held = await Promise.all([1, 2, 3, 4].map(() => h1(proxy.port)));
+    const extra = net.connect(proxy.port, "127.0.0.1");
+    extra.on("error", () => undefined);
+    await closed(extra);
+    const first = held[0]!;
+    first.socket.write("GET /ping HTTP/1.1\r\nhost: localhost\r\n\r\n");
+    await new Promise<void>((r) => first.socket.once("data", () => r()));
+    assert.match(first.received(), /^HTTP\/1\.1 200 /);
+    for (const h of held) h.socket.destroy();
+  });
+
+  test("HTTP/2 allows 100 concurrent streams per connection, not 256", async () => {
+    const session = http2.connect(proxy.url, { ca });
+    await new Promise<void>((r) => session.once("remoteSettings", () => r()));
+    assert.equal(session.remoteSettings.maxConcurrentStreams, 100);
+    session.destroy();
+  });
+});
+
+describe("a body over the cap ends its stream at once", () => {
+  let proxy: TestProxy;
+  before(async () => (proxy = await startTestProxy({ token, pki })));
+  after(() => proxy.close());
+
+  test("HTTP/2, no content-length, 70 KiB sent and the stream left open: 501, and the proxy closes the stream", async () => {
+    const session = http2.connect(proxy.url, { ca });
+    const req = session.request({ ":method": "POST", ":path": ENCRYPT, "content-type": "application/json" });
+    let text = "";
+    req.setEncoding("utf8");
+    req.on("data", (d: string) => (text += d));
+    const status = new Promise<number>((r) => req.once("response", (h) => r(Number(h[":status"]))));
+    for (let i = 0; i < 9; i++) req.write(Buffer.alloc(8192, 0x20)); // never ended: before the fix the proxy waited for the end
+    assert.equal(await status, 501);
+    await new Promise((r) => req.once("end", r));
+    assert.equal(JSON.parse(text).errorName, "UnsupportedOperationException");
+    for (let i = 0; i < 100 && proxy.server.stats().streams > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(proxy.server.stats().streams, 0, "the proxy closed the stream");
+    session.destroy();
+  });
+
+  test("HTTP/1.1 chunked, 70 KiB without the last chunk: 501 and the connection is closed", async () => {
+    const { socket, received } = await h1(proxy.port);
+    socket.write(`POST ${ENCRYPT} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n`);
+    for (let i = 0; i < 9; i++) socket.write(`2000\r\n${" ".repeat(8192)}\r\n`);
+    await closed(socket);
+    assert.match(received(), /^HTTP\/1\.1 501 [^]*"UnsupportedOperationException"/);
+  });
+});
+
+describe("an aborted HTTP/1.1 upload", () => {
+  test("is no longer in flight: SIGTERM's drain does not wait out the grace period", { timeout: 20_000 }, async () => {
+    const proxy = await startTestProxy({ token, pki });
+    const { socket } = await h1(proxy.port);
+    socket.write(`POST ${ENCRYPT} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"requestMetadata":`);
+    for (let i = 0; i < 100 && proxy.server.stats().inFlight === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(proxy.server.stats().inFlight, 1, "the upload was admitted");
+    socket.destroy();
+    for (let i = 0; i < 100 && proxy.server.stats().inFlight > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(proxy.server.stats().inFlight, 0);
+    // A grace period far beyond the test's timeout: close() must not wait for it.
+    await proxy.server.close(600_000);
+    await proxy.hsm.close();
+  });
+});
+
+describe("admission control: 429 before the body is read or the signature checked", () => {
+  let proxy: TestProxy;
+  before(async () => (proxy = await startTestProxy({ token, pki, patch: { server: { max_in_flight_requests: 1 } } })));
+  after(() => proxy.close());
+
+  test("with max_in_flight_requests taken, an unsigned request whose body never comes gets 429 at once", async () => {
+    const session = http2.connect(proxy.url, { ca });
+    // The first request is admitted and waits for its body.
+    const first = session.request({ ":method": "POST", ":path": ENCRYPT, "content-type": "application/json" });
+    first.write("{");
+    for (let i = 0; i < 100 && proxy.server.stats().inFlight === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(proxy.server.stats().inFlight, 1);
+    // The second: no signature, no body sent, stream left open. Before the fix it waited for its body.
+    const second = session.request({ ":method": "POST", ":path": ENCRYPT, "content-type": "application/json" });
+    let text = "";
+    second.setEncoding("utf8");
+    second.on("data", (d: string) => (text += d));
+    const status = await new Promise<number>((r) => second.once("response", (h) => r(Number(h[":status"]))));
+    await new Promise((r) => second.once("end", r));
+    assert.equal(status, 429);
+    assert.equal(JSON.parse(text).errorName, "ThrottlingException");
+    first.end("}");
+    const firstStatus = await new Promise<number>((r) => first.once("response", (h) => r(Number(h[":status"]))));
+    assert.equal(firstStatus, 401, "the admitted one is then checked (unsigned: 401)");
+    session.destroy();
+  });
+
+  test("/ping is never refused", async () => {
+    const { h2 } = agents(ca);
+    const r = await send(`${proxy.url}/ping`, "GET", {}, undefined, h2);
+    await h2.close();
+    assert.equal(r.status, 200);
+  });
+});

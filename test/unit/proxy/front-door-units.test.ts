@@ -1,0 +1,131 @@
+/**
+ * Admission control with a fake clock, the SIGHUP policy, and the fixed errorMessage table
+ * (nothing from the HSM, the settings or the request reaches errorMessage).
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import type { Settings } from "../../../src/config/types.js";
+import { HsmError } from "../../../src/hsm/types.js";
+import { Admission, CONGESTION_MEMORY_MS, TICK_MS } from "../../../src/proxy/admission.js";
+import { XKS_SITUATIONS, XksError, toXksResponse } from "../../../src/proxy/errors.js";
+import { caDigest, changedKeys, reloadRefusals } from "../../../src/proxy/reload-policy.js";
+
+test("admission: in-flight cap, event-loop delay, a cap from one per HSM session doubling back after congestion; a slow HSM alone never refuses", () => {
+  let now = 1000;
+  const a = new Admission({ maxInFlight: 3, maxLoopDelayMs: 40, congestedInFlight: 1 }, () => now);
+  a.start();
+  a.tick();
+  const admitted = (t: number | string): number => {
+    assert.equal(typeof t, "number", `admitted, not refused (${t})`);
+    return t as number;
+  };
+  try {
+    const tickets = [admitted(a.tryAdmit()), admitted(a.tryAdmit()), admitted(a.tryAdmit())];
+    assert.equal(a.tryAdmit(), "in-flight");
+    for (const t of tickets) a.release(t);
+    assert.equal(a.inFlight, 0);
+    now += TICK_MS + 41; // the lag timer has been kept waiting 41 ms past its tick
+    assert.equal(a.tryAdmit(), "event-loop");
+    a.tick(); // the loop caught up
+    const one = admitted(a.tryAdmit());
+    assert.equal(a.tryAdmit(), "congested", "one per HSM session right after");
+    now += CONGESTION_MEMORY_MS;
+    a.tick();
+    const two = admitted(a.tryAdmit());
+    assert.equal(a.tryAdmit(), "congested", "then two");
+    a.release(one);
+    a.release(two);
+    now += CONGESTION_MEMORY_MS;
+    a.tick();
+    const slow = [admitted(a.tryAdmit()), admitted(a.tryAdmit())];
+    now += 10_000; // requests waiting long on a slow HSM: not a reason to refuse
+    a.tick();
+    assert.equal(typeof a.tryAdmit(), "number", "a slow HSM alone never refuses");
+    for (const t of slow) a.release(t);
+    assert.match(a.describe("in-flight"), /max_in_flight_requests = 3/);
+  } finally {
+    a.stop();
+  }
+});
+
+function settings(over: (s: Settings) => void = () => undefined): Settings {
+  const s = {
+    file: "/x/settings.toml",
+    server: { ip: "0.0.0.0", port: 443, port_http_ping: 80, region: "us-east-1", service: "kms-xks-proxy", fleet_size: 1, max_in_flight_requests: 256, tcp_keepalive: {} },
+    tracing: { is_stdout_writer_enabled: true, is_file_writer_enabled: false, level: "INFO", retention_max_files: 24, retention_max_age_hours: 0 },
+    security: { is_sigv4_auth_enabled: true, is_tls_enabled: true, is_mtls_enabled: false },
+    tls: { tls_cert_pem: "/x/cert.pem", tls_key_pem: "/x/key.pem" },
+    external_key_stores: [{ uri_path_prefix: "", sigv4_access_key_id: "A", credentials: [{ accessKeyId: "A", secretAccessKey: "s" }], xks_key_id_set: ["k"], disabled_xks_key_ids: [] }],
+    pkcs11: { session_pool_max_size: 8, user_pin: "1234", PKCS11_HSM_MODULE: "/lib.so", token_label: "t" },
+    limits: { max_plaintext_in_base64: 8192, max_aad_in_base64: 16384 },
+    hsm_capabilities: { can_generate_iv: false, is_zero_iv_required: false },
+  } as unknown as Settings;
+  over(s);
+  return s;
+}
+
+test("SIGHUP policy: security and start-up keys are refused, each named; everything else is applied", () => {
+  const running = settings();
+  assert.deepEqual(reloadRefusals(running, settings()), []);
+  const weakened = settings((s) => {
+    s.security.is_sigv4_auth_enabled = false;
+    s.pkcs11.user_pin = "9999";
+    s.server.port = 8443;
+  });
+  assert.deepEqual(
+    reloadRefusals(running, weakened).map((r) => r.key),
+    ["[security] is_sigv4_auth_enabled", "[server] port", "[pkcs11] user_pin"],
+  );
+  assert.ok(reloadRefusals(running, weakened).every((r) => /restart/.test(r.reason)));
+  const applied = settings((s) => {
+    s.external_key_stores[0]!.xks_key_id_set = ["k", "k2"];
+    s.server.max_in_flight_requests = 64;
+    s.tls!.tls_cert_pem = "/x/new-cert.pem";
+  });
+  assert.deepEqual(reloadRefusals(running, applied), []);
+  assert.deepEqual(changedKeys(running, applied), ["server.max_in_flight_requests", "tls.tls_cert_pem", "external_key_stores"]);
+  assert.doesNotMatch(JSON.stringify(reloadRefusals(running, weakened)), /9999|1234/, "secrets are compared, never shown");
+});
+
+test("SIGHUP policy: an edited mTLS CA file is refused even under the same name", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-ca-"));
+  const ca = path.join(dir, "ca.pem");
+  fs.writeFileSync(ca, "one");
+  const mtls = (s: Settings) => {
+    s.security.is_mtls_enabled = true;
+    s.tls!.mtls_client_ca_pem = ca;
+    s.tls!.mtls_client_dns_name = "cks.kms.us-east-1.amazonaws.com";
+  };
+  const running = settings(mtls);
+  assert.deepEqual(reloadRefusals(running, settings(mtls)), []);
+  const before = caDigest(running); // taken at start-up
+  fs.writeFileSync(ca, "two");
+  assert.deepEqual(reloadRefusals(running, settings(mtls), before).map((r) => r.key), ["[tls] mtls_client_ca_pem"]);
+});
+
+test("errorMessage is a fixed, safe string: no CKR name, pool size, limit or request text", () => {
+  for (const [name, entry] of Object.entries(XKS_SITUATIONS)) {
+    const e = new XksError(name as keyof typeof XKS_SITUATIONS, { field: "plaintext", detail: "CKR_DEVICE_ERROR pool of 8 sessions" });
+    const body = JSON.parse(toXksResponse(e).body) as { errorName: string; errorMessage: string };
+    assert.equal(body.errorName, entry.errorName);
+    assert.match(body.errorMessage, /^[\x20-\x7e]{1,511}$/);
+    assert.doesNotMatch(body.errorMessage.replace(/Base64|SHA_256|12 or 16 bytes|16 bytes|20 bytes/g, ""), /CKR_|\d/, `${name}: ${body.errorMessage}`);
+  }
+  const hsm = [
+    new HsmError("validation", "C_EncryptInit: CKR_ARGUMENTS_BAD"),
+    new HsmError("throttled", "no session free within 200 ms (pool of 2)"),
+    new HsmError("internal", "C_Encrypt: CKR_DEVICE_ERROR"),
+    new HsmError("invalid-state", "CKR_KEY_HANDLE_INVALID"),
+  ];
+  for (const err of hsm) {
+    const r = toXksResponse(err);
+    assert.doesNotMatch(r.body, /CKR_|pool|200 ms/, r.body);
+    assert.match(r.logDetail ?? "", /CKR_|pool/, "the detail goes to the log");
+  }
+  const internal = toXksResponse(new TypeError("boom"));
+  assert.equal(internal.status, 500);
+  assert.doesNotMatch(internal.body, /boom/);
+});
