@@ -17,8 +17,8 @@ if [ -f "$DIR/settings.toml" ]; then
   echo "In another terminal, encrypt through the proxy:"
   sed -n '2,$p' "$DIR/curl-example.sh"
 else
-  node bin/xksctl.cjs init --dir "$DIR" --port "$PORT" </dev/null
+  node bin/xksctl.cjs init --backend softhsm --dir "$DIR" --port "$PORT" --yes </dev/null
 fi
 echo
-export SOFTHSM2_CONF="$PWD/$DIR/softhsm2.conf"
+# The settings name the token's softhsm2.conf: no SOFTHSM2_CONF needed.
 exec node bin/xksctl.cjs serve --config "$DIR/settings.toml"

@@ -27,6 +27,15 @@ export interface Question<T> {
   message: string;
   flag: string;
   fallback?: T;
+  /** Checks a typed answer: true, or the one-line reason shown before asking again. */
+  validate?: (value: string) => true | string;
+}
+
+/** One choice of a select question: the value, and optionally a label and a one-line explanation. */
+export interface Choice<T extends string> {
+  value: T;
+  name?: string;
+  description?: string;
 }
 
 /** The prompt operations commands use. */
@@ -34,5 +43,5 @@ export interface Prompts {
   input(q: Question<string>): Promise<string>;
   password(q: Question<string>): Promise<string>;
   confirm(q: Question<boolean>): Promise<boolean>;
-  select<T extends string>(q: Question<T> & { choices: readonly T[] }): Promise<T>;
+  select<T extends string>(q: Question<T> & { choices: readonly (T | Choice<T>)[] }): Promise<T>;
 }

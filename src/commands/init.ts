@@ -1,79 +1,175 @@
-/** `xksctl init`: sets up a key store folder (SoftHSM today), interactively or from options. */
-import crypto from "node:crypto";
-import { defineCommand } from "./define.js";
-import { XksctlError } from "../errors.js";
-import { parsePort } from "../rules.js";
+/**
+ * `xksctl init`: sets up an XKS proxy end to end, interactively (one question at a time, each
+ * with a default found on the machine) or fully scripted (--yes, --answers FILE.json). nShield:
+ * protection, OCS, key, credential, settings, cknfastrc, TLS key + CSR (or a chain), the KMS
+ * console file, the systemd unit. softhsm: the same on a project-local SoftHSM2 token.
+ */
+import { JSON_OPTION, defineCommand } from "./define.js";
+import type { Out } from "../context.js";
+import type { InitResult } from "../workflows/init/flow.js";
+import type { InitPlan } from "../workflows/init/plan.js";
+import type { ExistingSetup } from "../workflows/init/existing.js";
+import type { Answers } from "../workflows/init/answers.js";
 
 interface InitOptions {
-  hsm: string;
-  dir: string;
+  backend?: string;
+  dir?: string;
+  yes?: boolean;
+  answers?: string;
+  force?: boolean;
+  existing?: string;
+  protection?: string;
+  cardset?: string;
+  createOcs?: string;
+  quorum?: string;
+  pinFile?: string;
+  keyId?: string;
+  useExistingKey?: boolean;
+  prefix?: string;
+  endpoint?: string;
+  ip?: string;
   port?: string;
   pingPort?: string;
-  keyId?: string;
-  prefix?: string;
-  region: string;
-  tokenLabel: string;
-  force?: boolean;
+  region?: string;
+  tls?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  installService?: boolean;
+  systemdDir?: string;
+  tokenLabel?: string;
   json?: boolean;
+}
+
+/** The command line's answers, by flag name. */
+function flagAnswers(o: InitOptions): Answers {
+  const pairs: [keyof Answers, string | boolean | undefined][] = [
+    ["backend", o.backend], ["dir", o.dir], ["yes", o.yes], ["force", o.force], ["existing", o.existing], ["protection", o.protection],
+    ["cardset", o.cardset], ["create-ocs", o.createOcs], ["quorum", o.quorum], ["pin-file", o.pinFile], ["key-id", o.keyId],
+    ["use-existing-key", o.useExistingKey], ["prefix", o.prefix], ["endpoint", o.endpoint], ["ip", o.ip], ["port", o.port],
+    ["ping-port", o.pingPort], ["region", o.region], ["tls", o.tls], ["tls-cert", o.tlsCert], ["tls-key", o.tlsKey],
+    ["install-service", o.installService], ["systemd-dir", o.systemdDir], ["token-label", o.tokenLabel],
+  ];
+  return Object.fromEntries(pairs.filter(([, v]) => v !== undefined)) as Answers;
+}
+
+const MODE = (m: number) => m.toString(8).padStart(4, "0");
+
+function renderPlan(out: Out, plan: InitPlan): void {
+  out.write(`\nSummary: nothing has been changed yet.\n`);
+  if (plan.actions.length > 0) {
+    out.write(`In the HSM:\n`);
+    for (const a of plan.actions) out.write(`  • ${a}\n`);
+  }
+  out.write(`Files:\n`);
+  const w = Math.max(...plan.files.map((f) => f.path.length));
+  for (const f of plan.files) {
+    const mode = f.secret ? "0600" : f.action === "update" ? "kept" : MODE(f.mode);
+    out.write(`  ${f.action.padEnd(7)} ${f.path.padEnd(w)}  ${mode}  ${f.what}${f.action !== "create" ? " (old version kept as .bak)" : ""}\n`);
+    if (f.diff) for (const l of f.diff.trimEnd().split("\n")) out.write(`      ${l}\n`);
+  }
+  for (const n of plan.notes) out.write(`Note: ${n}\n`);
+  out.write("\n");
+}
+
+function renderExisting(out: Out, e: ExistingSetup): void {
+  out.write(`${e.settingsFile} exists: ${e.works ? "the setup works" : "the setup does not work"}.\n`);
+  for (const f of e.fine) out.write(`  ✔ ${f}\n`);
+  for (const b of e.broken) out.write(`  ✖ ${b}\n`);
+  for (const p of e.pending) out.write(`  … ${p}\n`);
+}
+
+function renderResult(out: Out, r: InitResult): void {
+  if (r.outcome === "declined") {
+    out.write("Nothing was changed.\n");
+    return;
+  }
+  if (r.outcome === "kept") {
+    out.write(`✔ Kept the setup in ${r.dir} as it is (keys: ${r.keyIds.join(", ") || "none"}).\n`);
+    for (const n of r.next) out.write(`Next: ${n}\n`);
+    return;
+  }
+  out.write(r.outcome === "added" ? `✔ Added ${r.keyIds.at(-1)} to ${r.settingsFile}\n` : `✔ ${r.backend === "softhsm" ? "Key store ready" : "XKS proxy set up"} in ${r.dir}\n`);
+  for (const a of r.actions) out.write(`  done     ${a}\n`);
+  for (const f of r.files) out.write(`  ${f.action === "create" ? "wrote   " : "updated "} ${f.path} (mode ${MODE(f.mode)})${f.backup ? `, previous version ${f.backup}` : ""}\n`);
+  if (r.tls) out.write(`  TLS      ${r.tls.mode === "csr" ? `key ${r.tls.keyFile} and CSR ${r.tls.csrFile} for ${r.tls.endpoint}` : r.tls.mode === "self-signed" ? `${r.tls.certFile} (self-signed, for local use only)` : `${r.tls.certFile} (checked against ${r.tls.keyFile})`}\n`);
+  if (r.credential) {
+    out.write(`  SigV4    access key id ${r.credential.accessKeyId}${r.credential.kept ? " (kept)" : ""}\n`);
+    if (r.credential.secretAccessKey) out.write(`           secret ${r.credential.secretAccessKey}  (shown once; it is in the settings file${r.consoleJson ? " and the KMS console file" : ""})\n`);
+  }
+  for (const w of r.warnings) out.write(`warning: ${w}\n`);
+  if (r.awsCommand) out.write(`\nThe AWS side (prints the AWS CLI commands for this key store; KMS needs the certificate first):\n  ${r.awsCommand}\n`);
+  if (r.curl) out.write(`\nThen encrypt through it, signed as KMS signs:\n${r.curl}\n`);
+  if (r.next.length > 0) {
+    out.write(`\nNext:\n`);
+    r.next.forEach((n, i) => out.write(`  ${i + 1}. ${n}\n`));
+  }
 }
 
 export const initCommand = defineCommand<InitOptions>({
   name: "init",
-  description: "create a key store folder: token, AES-256 key, TLS files, SigV4 credential, settings",
+  description: "set up the XKS proxy: HSM key, SigV4 credential, settings, TLS key + CSR, cknfastrc, KMS console file, systemd unit",
   options: [
-    { flags: "--hsm <kind>", description: "softhsm (a project-local SoftHSM2 token; for nShield see docs/nshield.md)", default: "softhsm" },
-    { flags: "--dir <dir>", description: "folder for the settings, token and TLS files", default: ".xksctl" },
-    { flags: "-p, --port <port>", description: "XKS API port (HTTPS)" },
-    { flags: "--ping-port <port>", description: "plain-HTTP /ping port" },
-    { flags: "--key-id <id>", description: "external key id (the key's CKA_LABEL)" },
-    { flags: "--prefix <path>", description: 'URI path prefix of the key store ("" or /a/b)' },
-    { flags: "--region <region>", description: "AWS region of the KMS key store", default: "us-east-1" },
-    { flags: "--token-label <label>", description: "SoftHSM token label", default: "xksctl-demo" },
-    { flags: "--force", description: "start over: replace the token and settings (settings backed up)" },
-    { flags: "--json", description: "print the result as JSON (includes the secret once)" },
+    { flags: "--backend <kind>", description: "nshield or softhsm (default: nshield when its tools are found, else softhsm)" },
+    { flags: "--dir <dir>", description: "folder for the settings and the files init writes (nshield: /etc/xksctl, softhsm: .xksctl)" },
+    { flags: "-y, --yes", description: "no questions: take the defaults for what is not given and confirm the summary" },
+    { flags: "--answers <file>", description: 'JSON answers, keys = these flags\' names: {"protection": "module", "key-id": "xks-key-1"}' },
+    { flags: "--force", description: "replace an existing setup in --dir (old files kept as .bak)" },
+    { flags: "--existing <action>", description: "for a configured --dir: keep, change or add (a key)" },
+    { flags: "--protection <method>", description: "module or ocs (nshield)" },
+    { flags: "--cardset <name>", description: "existing Operator Card Set protecting the key" },
+    { flags: "--create-ocs <name>", description: "create this Operator Card Set with createocs (needs a terminal)" },
+    { flags: "--quorum <k/n>", description: "cards needed / cards in a new card set, e.g. 1/1 or 2/3" },
+    { flags: "--pin-file <file>", description: "file (mode 0600) holding the card set's passphrase, the PKCS#11 PIN" },
+    { flags: "--key-id <id>", description: "the key's name: CKA_LABEL and XKS key id (default: xks-key-N; softhsm demo-key)" },
+    { flags: "--use-existing-key", description: "use the key named by --key-id instead of creating it" },
+    { flags: "--prefix <path>", description: 'URI path prefix of the key store (nshield default /nshield/xks; "" for none)' },
+    { flags: "--endpoint <dns-name>", description: "DNS name KMS connects to (https://NAME; no port, no IP)" },
+    { flags: "--ip <addr>", description: "address to listen on (nshield 0.0.0.0, softhsm 127.0.0.1)" },
+    { flags: "-p, --port <port>", description: "XKS API port (nshield 443, softhsm 8443)" },
+    { flags: "--ping-port <port>", description: "plain-HTTP /ping port (nshield 80, softhsm port + 1)" },
+    { flags: "--region <region>", description: "AWS region of the KMS key store (default us-east-1)" },
+    { flags: "--tls <mode>", description: "csr (new key + CSR; nshield default), existing, or self-signed (softhsm default; tests only)" },
+    { flags: "--tls-cert <chain.pem>", description: "existing certificate chain (with --tls-key)" },
+    { flags: "--tls-key <key.pem>", description: "its private key" },
+    { flags: "--install-service", description: "also install the systemd unit (into --systemd-dir)" },
+    { flags: "--systemd-dir <dir>", description: "where --install-service puts xksctl.service (default /etc/systemd/system)" },
+    { flags: "--token-label <label>", description: "softhsm: label of the token (default xksctl-demo)" },
+    JSON_OPTION,
   ],
-  examples: ["xksctl init", "xksctl init --dir .xksctl --port 8443 --key-id demo-key", "xksctl init --force --prefix /bank/xks"],
+  examples: [
+    "xksctl init",
+    "xksctl init --backend nshield --protection module --key-id xks-key-1 --endpoint xks.example.com --yes",
+    "xksctl init --backend nshield --protection ocs --cardset xksocs --pin-file /root/ocs-pin --endpoint xks.example.com --yes",
+    "xksctl init --answers answers.json",
+    "xksctl init --backend softhsm --dir .xksctl --port 8443 --yes",
+  ],
   async run(opts, _args, ctx) {
-    const { createExec } = await import("../platform/exec.js");
-    const { exampleCurl, initSoftHsm } = await import("../workflows/init-softhsm.js");
+    const { operatorDeps } = await import("../workflows/deps.js");
+    const { mergeAnswers, readAnswersFile } = await import("../workflows/init/answers.js");
+    const { chooseBackend } = await import("../workflows/init/flow.js");
     const { printJson } = await import("../ui/output.js");
-    if (opts.hsm !== "softhsm") {
-      throw new XksctlError("XKS_USAGE", `--hsm ${opts.hsm} is not automated by init`, {
-        remedy: "For nShield: `xksctl keys create`, `xksctl creds generate` and `xksctl config cknfastrc` (docs/nshield.md).",
-      });
-    }
-    const ask = ctx.prompts;
-    const portText = opts.port ?? (await ask.input({ message: "Port for the XKS API (HTTPS)", flag: "--port", fallback: "8443" }));
-    const keyId = opts.keyId ?? (await ask.input({ message: "External key id (AES-256 key label)", flag: "--key-id", fallback: "demo-key" }));
-    const prefix = opts.prefix ?? (await ask.input({ message: 'URI path prefix ("" for none)', flag: "--prefix", fallback: "" }));
-    const p = parsePort(portText, "--port");
-    const r = await initSoftHsm({
-      dir: opts.dir,
-      port: p,
-      pingPort: opts.pingPort ? parsePort(opts.pingPort, "--ping-port") : p + 1,
-      keyId,
-      prefix,
-      region: opts.region,
-      tokenLabel: opts.tokenLabel,
-      force: Boolean(opts.force),
-      exec: createExec(ctx.env),
+    const fromFile = opts.answers ? readAnswersFile(opts.answers, ctx.cwd) : {};
+    const answers = mergeAnswers(fromFile, flagAnswers(opts));
+    const backend = chooseBackend(answers, ctx.env);
+    const ops = operatorDeps(ctx);
+    const talk = opts.json ? ctx.stderr : ctx.stdout;
+    const deps = {
+      ...ops,
       env: ctx.env,
-      randomBytes: (n) => crypto.randomBytes(n),
-    });
-    if (opts.json) {
-      printJson(ctx.stdout, r);
-      return 0;
-    }
-    const o = ctx.stdout;
-    o.write(`✔ Key store ready in ${r.dir}\n`);
-    o.write(`  settings      ${r.settingsFile} (mode 0600)\n`);
-    o.write(`  SoftHSM token ${r.tokenLabel} (SOFTHSM2_CONF=${r.softhsmConf})\n`);
-    o.write(`  key           ${r.keyId} (AES-256, non-extractable)\n`);
-    o.write(`  TLS           ${r.certFile} (self-signed, for local use only)\n`);
-    o.write(`  SigV4         access key id ${r.accessKeyId}\n`);
-    o.write(`                secret ${r.secretAccessKey}  (shown once; it is in the settings file)\n\n`);
-    o.write(`Run the proxy:\n  SOFTHSM2_CONF=${r.softhsmConf} xksctl serve --config ${r.settingsFile}\n\n`);
-    o.write(`Then encrypt through it, signed as KMS signs:\n${exampleCurl(r)}\n`);
-    return 0;
+      cwd: ctx.cwd,
+      now: ctx.now,
+      prompts: ctx.prompts,
+      interactive: ctx.interactive && !opts.json,
+      note: (l: string) => ctx.stderr.write(`${l}\n`),
+      showPlan: (p: InitPlan) => renderPlan(talk, p),
+      showExisting: (e: ExistingSetup) => renderExisting(talk, e),
+    };
+    const r =
+      backend === "nshield"
+        ? await (await import("../workflows/init/nshield.js")).initNshield(deps, answers)
+        : await (await import("../workflows/init/softhsm.js")).initSoftHsm(deps, answers);
+    if (opts.json) printJson(ctx.stdout, r);
+    else renderResult(ctx.stdout, r);
+    return r.outcome === "declined" ? 1 : 0;
   },
 });
