@@ -1,0 +1,301 @@
+/**
+ * Facts several checks share, each computed once per run: the settings (found, parsed,
+ * validated as `config validate` does), the endpoint KMS uses, the TLS files, the opened HSM and
+ * how doctor reaches the local proxy (address, TLS trust).
+ */
+import { X509Certificate } from "node:crypto";
+import { isIP } from "node:net";
+import path from "node:path";
+import { checkSettingsFile, locateSettings, readSettingsDocument, type ConfigSource } from "../../config/load.js";
+import type { Settings } from "../../config/types.js";
+import type { ValidationResult } from "../../config/validate.js";
+import { XksctlError, isXksctlError } from "../../errors.js";
+import type { Hsm, KeyInfo } from "../../hsm/types.js";
+import { checkChain, endpointNameProblem, type CertInfo, type ChainCheck } from "../../platform/x509.js";
+import type { DoctorRun } from "./types.js";
+
+/** The settings as far as they could be read. */
+export interface SettingsFacts {
+  file?: string;
+  source?: ConfigSource;
+  /** Why the file was not found or not parsed. */
+  error?: XksctlError;
+  doc?: Record<string, unknown>;
+  validation?: ValidationResult;
+  settings?: Settings;
+}
+
+/** Finds, parses and validates the settings file (the same code as `xksctl config validate`). */
+export function settingsFacts(run: DoctorRun): Promise<SettingsFacts> {
+  return run.once("settings", async () => {
+    const { deps, opts } = run;
+    let file: string;
+    let source: ConfigSource;
+    try {
+      ({ file, source } = locateSettings(opts.config, deps.env, deps.cwd));
+    } catch (err) {
+      if (isXksctlError(err)) return { error: err };
+      throw err;
+    }
+    opts.settingsFile = file;
+    try {
+      const { doc } = readSettingsDocument(file);
+      const validation = checkSettingsFile(file, { env: deps.env, readSecretFile: (f) => deps.readFile(f) });
+      return { file, source, doc, validation, ...(validation.settings ? { settings: validation.settings } : {}) };
+    } catch (err) {
+      if (isXksctlError(err)) return { file, source, error: err };
+      throw err;
+    }
+  });
+}
+
+/** The validated settings; only for checks that need settings.valid (the runner guarantees it). */
+export async function requireSettings(run: DoctorRun): Promise<Settings> {
+  const f = await settingsFacts(run);
+  if (!f.settings) throw new XksctlError("XKS_CONFIG_INVALID", "The settings are not valid (see settings.valid).");
+  return f.settings;
+}
+
+/** A settings value as written (before validation), by dotted path. */
+export function rawValue(doc: Record<string, unknown> | undefined, dotted: string): unknown {
+  let cur: unknown = doc;
+  for (const part of dotted.split(".")) {
+    if (typeof cur !== "object" || cur === null || Array.isArray(cur)) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+/** Is this host name or address this machine only? */
+export function isLocalHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return h === "localhost" || h.endsWith(".localhost") || h === "::1" || /^127\./.test(h) || h === "0.0.0.0" || h === "::";
+}
+
+/** The endpoint KMS connects to (XksProxyUriEndpoint), and where doctor learnt it. */
+export interface EndpointFacts {
+  /** As given or derived, e.g. "https://xks.example.com". */
+  url: string;
+  host: string;
+  /** Port written in the URL, or null. */
+  port: number | null;
+  source: "--endpoint" | "kms-proxy-config.json" | "[server]";
+  /** Given by the admin or recorded by init (not derived from [server]). */
+  explicit: boolean;
+  /** The host is this machine only (localhost, loopback): a local test setup. */
+  local: boolean;
+  /** Why KMS would refuse it as XksProxyUriEndpoint, or null. */
+  problem: string | null;
+  /** Where a recorded endpoint was read from. */
+  recordedIn?: string;
+}
+
+/** What KMS accepts as XksProxyUriEndpoint: https:// + a DNS name, no port or path, 10-128 characters. */
+export function kmsEndpointProblem(raw: string): { problem: string | null; host: string; port: number | null } {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return { problem: "it is not a URL (KMS takes https://<DNS name>)", host: raw, port: null };
+  }
+  const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
+  const port = u.port === "" ? null : Number(u.port);
+  if (u.protocol !== "https:") return { problem: `it is ${u.protocol.replace(/:$/, "")}://; KMS only connects with https://`, host, port };
+  if (u.username || u.password) return { problem: "it carries a user name or password", host, port };
+  if (/:\d+\/?$/.test(raw.replace(/^https:\/\//, ""))) return { problem: `it has a port (:${u.port || 443}); KMS only connects to port 443 and takes no port`, host, port: port ?? 443 };
+  if ((u.pathname !== "/" && u.pathname !== "") || u.search || u.hash) return { problem: "it has a path; the path prefix is the key store's uri_path_prefix, not part of the endpoint", host, port };
+  const why = endpointNameProblem(host);
+  if (why) return { problem: why, host, port };
+  const canonical = `https://${host}`;
+  if (canonical.length < 10) return { problem: `it is ${canonical.length} characters; KMS needs 10-128`, host, port };
+  return { problem: null, host, port };
+}
+
+/** The endpoint: --endpoint, else the one init recorded (kms-proxy-config.json), else derived from [server]. */
+export function endpointFacts(run: DoctorRun): Promise<EndpointFacts> {
+  return run.once("endpoint", async () => {
+    const { deps, opts } = run;
+    if (opts.endpoint !== undefined) {
+      const e = kmsEndpointProblem(opts.endpoint.replace(/\/$/, ""));
+      return { url: opts.endpoint, host: e.host, port: e.port, source: "--endpoint", explicit: true, local: isLocalHost(e.host), problem: e.problem };
+    }
+    const s = await settingsFacts(run);
+    if (s.file) {
+      const recorded = path.join(path.dirname(s.file), "kms-proxy-config.json");
+      try {
+        const j = JSON.parse(deps.readFile(recorded)) as { XksProxyUriEndpoint?: unknown };
+        if (typeof j.XksProxyUriEndpoint === "string" && j.XksProxyUriEndpoint !== "") {
+          const e = kmsEndpointProblem(j.XksProxyUriEndpoint);
+          return { url: j.XksProxyUriEndpoint, host: e.host, port: e.port, source: "kms-proxy-config.json", explicit: true, local: isLocalHost(e.host), problem: e.problem, recordedIn: recorded };
+        }
+      } catch {
+        /* not recorded: derive it */
+      }
+    }
+    const server = s.settings?.server;
+    const host = server ? (isLocalHost(server.ip) ? "localhost" : server.ip) : "localhost";
+    const port = server?.port ?? null;
+    const url = `https://${isIP(host) === 6 ? `[${host}]` : host}${port !== null && port !== 443 ? `:${port}` : ""}`;
+    return { url, host, port, source: "[server]", explicit: false, local: isLocalHost(host), problem: null };
+  });
+}
+
+/** The TLS files of the settings, read and checked (key, chain order, dates; names separately). */
+export interface TlsFacts {
+  enabled: boolean;
+  certFile?: string;
+  keyFile?: string;
+  certPem?: string;
+  keyPem?: string;
+  /** A file that could not be read: which key, which file, why. */
+  readError?: { key: string; file: string; code: string };
+  check?: ChainCheck;
+}
+
+/** Reads [tls] tls_cert_pem / tls_key_pem and runs platform/x509 checkChain on them. */
+export function tlsFacts(run: DoctorRun): Promise<TlsFacts> {
+  return run.once("tls", async () => {
+    const settings = await requireSettings(run);
+    if (!settings.security.is_tls_enabled || !settings.tls) return { enabled: false };
+    const { tls_cert_pem: certFile, tls_key_pem: keyFile } = settings.tls;
+    const read = (key: string, file: string): string | { key: string; file: string; code: string } => {
+      try {
+        return run.deps.readFile(path.resolve(run.deps.cwd, file));
+      } catch (err) {
+        return { key, file, code: (err as NodeJS.ErrnoException).code ?? "unreadable" };
+      }
+    };
+    const certPem = read("tls_cert_pem", certFile);
+    if (typeof certPem !== "string") return { enabled: true, certFile, keyFile, readError: certPem };
+    const keyPem = read("tls_key_pem", keyFile);
+    if (typeof keyPem !== "string") return { enabled: true, certFile, keyFile, certPem, readError: keyPem };
+    const check = checkChain(certPem, { keyPem, now: new Date(run.deps.now()) });
+    return { enabled: true, certFile, keyFile, certPem, keyPem, check };
+  });
+}
+
+/** The chain's root: its own top certificate when self-signed, else the issuer found in Node's root store. */
+export interface RootFacts {
+  /** "self-signed": the chain's top certificate is a root; "store": the top's issuer is in Node's root store; "unknown": neither. */
+  how: "self-signed" | "store" | "unknown";
+  fingerprint?: string;
+  subject?: string;
+  /** The top certificate of the file (the root, or the last intermediate). */
+  top: CertInfo;
+}
+
+/** Finds the root above the chain in the file (see RootFacts). */
+export function rootOf(check: ChainCheck, certPem: string, systemRoots: readonly string[]): RootFacts | undefined {
+  const top = check.chain.at(-1);
+  if (!top) return undefined;
+  if (top.selfSigned) return { how: "self-signed", fingerprint: top.fingerprint256, subject: top.subject, top };
+  const blocks = certPem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  const topX = new X509Certificate(blocks.at(-1)!);
+  for (const pem of systemRoots) {
+    let root: X509Certificate;
+    try {
+      root = new X509Certificate(pem);
+    } catch {
+      continue;
+    }
+    let issued = false;
+    try {
+      issued = topX.checkIssued(root) && topX.verify(root.publicKey);
+    } catch {
+      issued = false;
+    }
+    if (issued) {
+      return { how: "store", fingerprint: root.fingerprint256.replace(/:/g, "").toLowerCase(), subject: root.subject.split("\n").join(", "), top };
+    }
+  }
+  return { how: "unknown", top };
+}
+
+/** The HSM opened from the settings (once per run, closed after the last check), or why it did not open. */
+export interface HsmFacts {
+  hsm?: Hsm;
+  error?: unknown;
+}
+
+/** Opens the HSM as `serve` does (library, token, login, sessions). */
+export function hsmFacts(run: DoctorRun): Promise<HsmFacts> {
+  return run.once("hsm", async () => {
+    const settings = await requireSettings(run);
+    // As `xksctl serve` does: the SoftHSM library reads SOFTHSM2_CONF when it loads (the
+    // settings extension [pkcs11] softhsm2_conf is relative to the settings file).
+    const softhsmConf = (settings.pkcs11 as { softhsm2_conf?: string }).softhsm2_conf;
+    if (softhsmConf) run.deps.env.SOFTHSM2_CONF = path.resolve(path.dirname(settings.file), softhsmConf);
+    try {
+      const hsm = await run.deps.openHsm(settings);
+      run.onCleanup(() => hsm.close());
+      return { hsm };
+    } catch (err) {
+      return { error: err };
+    }
+  });
+}
+
+/** Every AES/secret key on the token, read once. */
+export function tokenKeys(run: DoctorRun): Promise<KeyInfo[]> {
+  return run.once("token-keys", async () => {
+    const { hsm, error } = await hsmFacts(run);
+    if (!hsm) throw error;
+    return hsm.listKeys();
+  });
+}
+
+/** How doctor reaches the local proxy: the address, and the TLS trust for its certificate. */
+export interface LocalProxyFacts {
+  /** Address to connect to: [server] ip, 0.0.0.0 as 127.0.0.1 and :: as ::1. */
+  host: string;
+  port: number;
+  pingPort: number;
+  tls: boolean;
+  /** e.g. https://127.0.0.1:8443 */
+  baseUrl: string;
+  /** CA certificates to trust (PEM), when the proxy's own chain is the trust anchor. */
+  ca?: string;
+  /** The name the certificate is checked against, when it is not the address. */
+  servername?: string;
+  /** How the certificate is trusted, for messages. */
+  trustNote: string;
+}
+
+/** Connect address, TLS trust and name for the local proxy, from the settings and its TLS files. */
+export function localProxyFacts(run: DoctorRun): Promise<LocalProxyFacts> {
+  return run.once("local-proxy", async () => {
+    const settings = await requireSettings(run);
+    const ip = settings.server.ip;
+    const host = ip === "0.0.0.0" ? "127.0.0.1" : ip === "::" ? "::1" : ip;
+    const hostInUrl = isIP(host) === 6 ? `[${host}]` : host;
+    const port = settings.server.port;
+    const pingPort = settings.server.port_http_ping;
+    if (!settings.security.is_tls_enabled) {
+      return { host, port, pingPort, tls: false, baseUrl: `http://${hostInUrl}:${port}`, trustNote: "plain HTTP: TLS is off ([security] is_tls_enabled = false)" };
+    }
+    const t = await tlsFacts(run);
+    const base = { host, port, pingPort, tls: true, baseUrl: `https://${hostInUrl}:${port}` };
+    if (!t.certPem || !t.check?.leaf) return { ...base, trustNote: "TLS verified against Node.js's root store" };
+    const root = rootOf(t.check, t.certPem, run.deps.systemRoots());
+    const endpoint = await endpointFacts(run);
+    const leafPem = t.certPem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/)![0];
+    const leaf = new X509Certificate(leafPem);
+    let servername: string | undefined;
+    const covers = (name: string): boolean => {
+      try {
+        return (isIP(name) ? leaf.checkIP(name) : leaf.checkHost(name)) !== undefined;
+      } catch {
+        return false;
+      }
+    };
+    if (endpoint.explicit && !endpoint.problem && covers(endpoint.host)) servername = endpoint.host;
+    // The certificate does not cover the address doctor connects to: check it for its own first name.
+    else if (!covers(host)) servername = t.check.leaf.dnsNames.find((d) => !d.startsWith("*."));
+    const named = servername ? ` for the name ${servername}` : "";
+    if (!root || root.how !== "store") {
+      const why = root?.how === "self-signed" ? (t.check.chain.length === 1 ? "a self-signed certificate" : "a private root") : "a root that is not in Node.js's store";
+      return { ...base, ca: t.certPem, ...(servername ? { servername } : {}), trustNote: `TLS verified against the proxy's own ${t.certFile} (${why}, as for a local quickstart: KMS will not trust it)${named}` };
+    }
+    return { ...base, ...(servername ? { servername } : {}), trustNote: `TLS verified against Node.js's root store${named}` };
+  });
+}
