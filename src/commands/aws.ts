@@ -11,6 +11,7 @@ type Opts = {
   keyStoreName?: string;
   vpcEndpointService?: string;
   keyId?: string[];
+  secretFile?: string;
   config?: string;
   json?: boolean;
 };
@@ -28,18 +29,21 @@ export const awsCommand = defineCommand<Opts>({
     { flags: "--key-store-name <name>", description: "custom key store name (default: xksctl plus the prefix)" },
     { flags: "--vpc-endpoint-service <name>", description: "use VPC_ENDPOINT_SERVICE connectivity with this service name" },
     { flags: "--key-id <ids...>", description: "external key ids to create KMS keys for (default: the store's xks_key_id_set)" },
+    { flags: "--secret-file <file>", description: "a 0600 file with the SigV4 secret (alone, or the KMS console / AWS CLI credential file of creds generate/rotate) that the script reads when XKS_SECRET is unset" },
     CONFIG_OPTION,
     JSON_OPTION,
   ],
   examples: [
     "xksctl aws --endpoint https://xks.example.com --key-admin-arn arn:aws:iam::111122223333:role/KeyAdmin > xks-aws.sh",
     "XKS_SECRET=... sh xks-aws.sh",
+    "xksctl aws --endpoint https://xks.example.com --key-admin-arn arn:aws:iam::111122223333:role/KeyAdmin --secret-file /etc/xksctl/kms-proxy-config.json > xks-aws.sh",
     "xksctl aws --endpoint https://xks.example.com:8443 --key-admin-arn arn:aws:iam::111122223333:user/alice --key-id xks-key-1 --json",
   ],
   async run(opts, _args, ctx) {
     const { awsStepsScript, renderAwsSteps } = await import("../workflows/aws-steps.js");
     const { locateSettings } = await import("../config/load.js");
     const { printJson } = await import("../ui/output.js");
+    const path = await import("node:path");
     if (!opts.endpoint) throw new XksctlError("XKS_USAGE", "--endpoint https://host[:port] is required");
     if (!opts.keyAdminArn) throw new XksctlError("XKS_USAGE", "--key-admin-arn is required (it goes into the key policy)");
     const { file } = locateSettings(opts.config, ctx.env, ctx.cwd);
@@ -53,6 +57,7 @@ export const awsCommand = defineCommand<Opts>({
       ...(opts.keyStoreName ? { keyStoreName: opts.keyStoreName } : {}),
       ...(opts.vpcEndpointService ? { vpcEndpointService: opts.vpcEndpointService } : {}),
       ...(opts.keyId ? { keyIds: opts.keyId } : {}),
+      ...(opts.secretFile ? { secretFile: path.resolve(ctx.cwd, opts.secretFile) } : {}),
     });
     if (opts.json) {
       printJson(ctx.stdout, steps);

@@ -34,12 +34,11 @@ export const credsGenerateCommand = defineCommand<{ store?: string; consoleJson?
       printJson(ctx.stdout, r);
       return 0;
     }
-    if (r.settingsModeWarning) ctx.stderr.write(`warning: ${r.settingsModeWarning}\n`);
-    ctx.stdout.write(`✔ New SigV4 credential for key store ${JSON.stringify(r.store.prefix)} written to ${r.secretFile ? `${r.settingsFile} and ${r.secretFile}` : r.settingsFile}\n`);
-    if (r.settingsBackup) ctx.stdout.write(`  previous settings kept in ${r.settingsBackup}\n`);
+    ctx.stdout.write(`✔ New SigV4 credential for key store ${JSON.stringify(r.store.prefix)} written to ${r.secretFile ? `${r.settingsFile} (the id) and ${r.secretFile} (the secret, mode 0600)` : `${r.settingsFile} (mode 0600)`}\n`);
+    if (r.settingsBackup) ctx.stdout.write(`  previous settings kept in ${r.settingsBackup} (mode 0600 when it holds a secret)\n`);
     if (r.consoleJson) ctx.stdout.write(`  KMS console proxy configuration file: ${r.consoleJson} (mode 0600; delete it after the upload)\n`);
     ctx.stdout.write(`\n  XksProxyUriPath      ${r.uriPath}\n  AccessKeyId          ${r.accessKeyId}\n  RawSecretAccessKey   ${r.secretAccessKey}\n\n`);
-    ctx.stdout.write("This secret is shown only once. Enter it in KMS now (console, or `xksctl aws` with XKS_SECRET set).\n");
+    ctx.stdout.write("This secret is shown only once. Enter it in KMS now (console, or `xksctl aws`, which reads it from XKS_SECRET or a 0600 file).\n");
     ctx.stdout.write("→ Restart or send SIGHUP to a running `xksctl serve` to use it; until KMS has it (UpdateCustomKeyStore), KMS requests will fail.\n");
     return 0;
   },

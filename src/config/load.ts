@@ -76,11 +76,21 @@ export function checkSettingsFile(file: string, deps: ValidateDeps): ValidationR
   return result;
 }
 
-/** Whether the file itself holds the PIN or a SigV4 secret (not a _file / _env reference). */
-function holdsInlineSecret(doc: Record<string, unknown>): boolean {
+/**
+ * Whether the settings text itself holds the PIN or a SigV4 secret (not a _file / _env reference),
+ * in a key store or in one of its sigv4_additional_credentials. Such a file is written 0600.
+ */
+export function holdsInlineSecret(doc: Record<string, unknown>): boolean {
   const pin = (doc.pkcs11 as Record<string, unknown> | undefined)?.user_pin;
+  const inline = (t: unknown) => {
+    const v = (t as Record<string, unknown> | null | undefined)?.sigv4_secret_access_key;
+    return typeof v === "string" && v !== "";
+  };
   const stores = Array.isArray(doc.external_key_stores) ? (doc.external_key_stores as Record<string, unknown>[]) : [];
-  return (typeof pin === "string" && pin !== "") || stores.some((s) => typeof s?.sigv4_secret_access_key === "string" && s.sigv4_secret_access_key !== "");
+  return (
+    (typeof pin === "string" && pin !== "") ||
+    stores.some((s) => inline(s) || (Array.isArray(s?.sigv4_additional_credentials) && (s.sigv4_additional_credentials as unknown[]).some(inline)))
+  );
 }
 
 /** Formats one problem as `path: expected X, got Y`. */

@@ -20,10 +20,21 @@ export interface TableRef {
 /** A scalar value xksctl writes. */
 export type ScalarValue = string | number | boolean;
 
-/** One change. `append` adds a string to an array of strings unless it is already there. */
+/** A flat table of scalars, written as an inline table (`{ a = "x", b = 1 }`). */
+export type InlineTable = Readonly<Record<string, ScalarValue>>;
+
+/** A value xksctl writes: a scalar, an array of strings, or an array of inline tables. */
+export type EditValue = ScalarValue | string[] | InlineTable[];
+
+/**
+ * One change. `append` adds a string to an array of strings unless it is already there; `delete`
+ * removes a key (its `key = value` line, or the `[[table.key]]` sub-tables of that table entry)
+ * and does nothing when the key is absent.
+ */
 export type SettingsEdit =
-  | { op: "set"; at: TableRef; key: string; value: ScalarValue | string[] }
-  | { op: "append"; at: TableRef; key: string; value: string };
+  | { op: "set"; at: TableRef; key: string; value: EditValue }
+  | { op: "append"; at: TableRef; key: string; value: string }
+  | { op: "delete"; at: TableRef; key: string };
 
 interface Header {
   name: string;
@@ -214,9 +225,15 @@ function findSection(sections: Section[], at: TableRef): Section | undefined {
   return sections.filter((s) => s.header?.array && s.header.name === at.table)[at.index];
 }
 
-/** Renders a value as TOML (basic strings, integers, booleans, one-line arrays of strings). */
-export function renderTomlValue(value: ScalarValue | string[]): string {
-  if (Array.isArray(value)) return `[${value.map((v) => renderTomlValue(v)).join(", ")}]`;
+/** Renders a value as TOML (basic strings, integers, booleans, one-line arrays of strings, arrays of inline tables one per line). */
+export function renderTomlValue(value: EditValue): string {
+  if (Array.isArray(value)) {
+    if (value.length > 0 && value.every((v) => typeof v === "object" && v !== null)) {
+      const rows = (value as InlineTable[]).map((t) => `  { ${Object.entries(t).map(([k, v]) => `${renderKey(k)} = ${renderTomlValue(v)}`).join(", ")} },\n`);
+      return `[\n${rows.join("")}]`;
+    }
+    return `[${(value as ScalarValue[]).map((v) => renderTomlValue(v)).join(", ")}]`;
+  }
   if (typeof value === "string") return JSON.stringify(value).replace(/\u007f/g, "\\u007f");
   if (typeof value === "number") {
     if (!Number.isInteger(value)) throw new Error("renderTomlValue: only integers are written");
@@ -237,10 +254,30 @@ function indentOf(text: string, lineStart: number): string {
   return /^[ \t]*/.exec(text.slice(lineStart, lineStart + 64))![0];
 }
 
+/** Where the `[[<table>.<key>]]` sub-tables of one table entry are, each without trailing comments. */
+function subTableSpans(sections: Section[], section: Section, at: TableRef, key: string): [number, number][] {
+  const name = `${at.table}.${key}`;
+  const spans: [number, number][] = [];
+  for (let i = sections.indexOf(section) + 1; i < sections.length; i++) {
+    const h = sections[i]!.header!;
+    if (h.name !== name && !h.name.startsWith(`${at.table}.`)) break; // the next entry or another table
+    if (h.name === name && h.array) spans.push([h.start, sections[i]!.entries.at(-1)?.lineEnd ?? h.lineEnd]);
+  }
+  return spans;
+}
+
 /** Applies one edit to the text (no verification; see applySettingsEdits). */
 function applyOne(text: string, edit: SettingsEdit): string {
   const sections = scan(text);
   const section = findSection(sections, edit.at);
+  if (edit.op === "delete") {
+    if (!section) return text;
+    const kv = section.entries.find((e) => e.key === edit.key);
+    if (kv) return text.slice(0, kv.lineStart) + text.slice(kv.lineEnd);
+    let out = text;
+    for (const [from, to] of subTableSpans(sections, section, edit.at, edit.key).reverse()) out = out.slice(0, from) + out.slice(to);
+    return out;
+  }
   if (!section) {
     if (edit.at.index !== undefined || edit.op === "append") {
       throw new XksctlError("XKS_CONFIG_INVALID", `The settings file has no ${describeRef(edit.at)} table to change.`);
@@ -297,7 +334,8 @@ function applyToObject(doc: Record<string, unknown>, edit: SettingsEdit): void {
     });
     table = cur as Record<string, unknown>;
   }
-  if (edit.op === "set") table[edit.key] = Array.isArray(edit.value) ? [...edit.value] : edit.value;
+  if (edit.op === "set") table[edit.key] = Array.isArray(edit.value) ? edit.value.map((v) => (typeof v === "object" ? { ...v } : v)) : edit.value;
+  else if (edit.op === "delete") delete table[edit.key];
   else {
     const arr = table[edit.key] as unknown[];
     if (!arr.includes(edit.value)) arr.push(edit.value);
@@ -322,6 +360,7 @@ export function applySettingsEdits(text: string, edits: readonly SettingsEdit[],
   }
   let out = text;
   for (const edit of edits) {
+    if (edit.op === "delete" && !findSection(scan(out), edit.at)) continue; // no such table: nothing to delete
     if (edit.op === "append") {
       const kv = findSection(scan(out), edit.at)?.entries.find((e) => e.key === edit.key);
       const current = kv ? (TOML.parse(`v = ${out.slice(kv.valueStart, kv.valueEnd)}`) as { v: unknown }).v : undefined;

@@ -1,11 +1,12 @@
 /**
  * Saves in-place edits of the settings file: applies them keeping comments and layout, refuses
  * a result that the settings validation likes less than the original, and writes atomically
- * with a backup (mode and owner preserved).
+ * with a backup (owner preserved). A file whose old or new text holds the PIN or a SigV4 secret
+ * ends mode 0600, and so does its backup, whatever mode it had; any other keeps its mode.
  */
 import { XksctlError } from "../errors.js";
 import { writeFileAtomic, type AtomicWriteResult } from "../platform/atomic-write.js";
-import { formatProblem, type SettingsDocument } from "./load.js";
+import { formatProblem, holdsInlineSecret, type SettingsDocument } from "./load.js";
 import { applySettingsEdits, type SettingsEdit } from "./settings-edit.js";
 import { validateSettings, type ValidateDeps } from "./validate.js";
 import TOML from "@iarna/toml";
@@ -24,5 +25,6 @@ export function saveSettingsEdits(settings: SettingsDocument, edits: readonly Se
   if (added.length > 0) {
     throw new XksctlError("XKS_CONFIG_INVALID", `${settings.file}: the change would make the settings invalid; the file was not changed.`, { details: added });
   }
-  return { ...writeFileAtomic(settings.file, text), text };
+  const secret = holdsInlineSecret(settings.doc) || holdsInlineSecret(TOML.parse(text) as Record<string, unknown>);
+  return { ...writeFileAtomic(settings.file, text, { secret }), text };
 }

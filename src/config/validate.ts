@@ -3,8 +3,8 @@
  * the key path, what was expected and what was found. Secrets are never echoed.
  */
 import { isIP } from "node:net";
-import path from "node:path";
 import { ACCESS_KEY_ID_RE, KEY_ID_RULE, SECRET_RE, URI_PREFIX_RULE, isValidUriPrefix, keyIdProblem } from "../rules.js";
+import { resolveSettingsPath } from "./paths.js";
 import { SCHEMA, type FieldSpec, type TableSpec } from "./schema.js";
 import type { Credential, KeyStoreSettings, Settings } from "./types.js";
 
@@ -136,7 +136,7 @@ function resolveSecret(
   key: string,
   at: string,
   deps: ValidateDeps,
-  baseDir: string,
+  settingsFile: string,
   problems: Problem[],
 ): string | undefined {
   const inline = raw[key];
@@ -148,8 +148,13 @@ function resolveSecret(
     return undefined;
   }
   if (typeof file === "string" && file !== "") {
+    const where = resolveSettingsPath(file, settingsFile, deps.env);
+    if (!where.ok) {
+      problems.push({ path: `${at}.${key}_file`, expected: "a readable file holding the secret", got: `${JSON.stringify(file)} (${where.reason})` });
+      return undefined;
+    }
     try {
-      return deps.readSecretFile(path.resolve(baseDir, file)).replace(/\r?\n$/, "");
+      return deps.readSecretFile(where.path).replace(/\r?\n$/, "");
     } catch (err) {
       const reason = (err as NodeJS.ErrnoException).code ?? "unreadable";
       problems.push({ path: `${at}.${key}_file`, expected: "a readable file holding the secret", got: `${JSON.stringify(file)} (${reason})` });
@@ -172,7 +177,7 @@ function checkCredential(
   raw: Raw,
   at: string,
   deps: ValidateDeps,
-  baseDir: string,
+  settingsFile: string,
   problems: Problem[],
   warnings: string[],
 ): Credential | undefined {
@@ -185,7 +190,7 @@ function checkCredential(
     warnings.push(`${at}.sigv4_access_key_id: the reference sample's placeholder; run \`xksctl creds generate\` before production use`);
   }
   const before = problems.length;
-  const secret = resolveSecret(raw, "sigv4_secret_access_key", at, deps, baseDir, problems);
+  const secret = resolveSecret(raw, "sigv4_secret_access_key", at, deps, settingsFile, problems);
   if (secret === undefined || !SECRET_RE.test(secret)) {
     if (problems.length === before) {
       problems.push({
@@ -205,7 +210,7 @@ function checkCredential(
 function checkKeyStores(
   rawStores: unknown,
   deps: ValidateDeps,
-  baseDir: string,
+  settingsFile: string,
   problems: Problem[],
   warnings: string[],
 ): KeyStoreSettings[] {
@@ -235,11 +240,11 @@ function checkKeyStores(
       if (!keyIds.includes(d)) warnings.push(`${at}.disabled_xks_key_ids: ${JSON.stringify(d)} is not in xks_key_id_set`);
     }
     const credentials: Credential[] = [];
-    const main = checkCredential(raw, at, deps, baseDir, problems, warnings);
+    const main = checkCredential(raw, at, deps, settingsFile, problems, warnings);
     if (main) credentials.push(main);
     const extra = (t.sigv4_additional_credentials as Raw[] | undefined) ?? [];
     extra.forEach((c, j) => {
-      const cred = checkCredential(c, `${at}.sigv4_additional_credentials[${j}]`, deps, baseDir, problems, warnings);
+      const cred = checkCredential(c, `${at}.sigv4_additional_credentials[${j}]`, deps, settingsFile, problems, warnings);
       if (cred) credentials.push(cred);
     });
     const ids = new Set<string>();
@@ -262,7 +267,8 @@ function checkKeyStores(
 export function validateSettings(doc: Raw, file: string, deps: ValidateDeps): ValidationResult {
   const problems: Problem[] = [];
   const warnings: string[] = [];
-  const baseDir = process.cwd();
+  // Relative *_file paths resolve against the settings file's folder (src/config/paths.ts).
+  const settingsFile = file;
   const out: Raw = {};
   const topKnown = new Set(SCHEMA.map((s) => s.path.split(".")[0]!));
   for (const key of Object.keys(doc)) if (!topKnown.has(key)) warnings.push(`${key}: unknown table or key, ignored (check the spelling)`);
@@ -283,14 +289,14 @@ export function validateSettings(doc: Raw, file: string, deps: ValidateDeps): Va
     if (sub) ((out[top] ??= {}) as Raw)[sub] = t;
     else out[top] = { ...((out[top] as Raw | undefined) ?? {}), ...t };
   }
-  out.external_key_stores = checkKeyStores(doc.external_key_stores, deps, baseDir, problems, warnings);
-  crossChecks(doc, out, deps, baseDir, problems, warnings);
+  out.external_key_stores = checkKeyStores(doc.external_key_stores, deps, settingsFile, problems, warnings);
+  crossChecks(doc, out, deps, settingsFile, problems, warnings);
   if (problems.length > 0) return { problems, warnings };
   return { settings: { file, ...(out as object) } as Settings, problems, warnings };
 }
 
 /** Rules that span keys: IP literal, metadata size, TLS/mTLS files, tracing, PIN sources. */
-function crossChecks(doc: Raw, out: Raw, deps: ValidateDeps, baseDir: string, problems: Problem[], warnings: string[]): void {
+function crossChecks(doc: Raw, out: Raw, deps: ValidateDeps, settingsFile: string, problems: Problem[], warnings: string[]): void {
   const server = out.server as Raw | undefined;
   if (server && typeof server.ip === "string" && server.ip !== "" && isIP(server.ip) === 0) {
     problems.push({ path: "[server].ip", expected: "an IP address such as 0.0.0.0 or 127.0.0.1", got: describe(server.ip) });
@@ -323,7 +329,8 @@ function crossChecks(doc: Raw, out: Raw, deps: ValidateDeps, baseDir: string, pr
   if (security?.secondary_auth === "Oso") {
     problems.push({
       path: "[security].secondary_auth",
-      expected: 'absent: xksctl does not run Oso policies and will not serve without the authorization you configured',
+      expected:
+        "absent: xksctl does not evaluate Oso (Polar) policies and will not serve without the authorization you configured; remove secondary_auth and [security.oso] and write the policy as [[external_key_stores.allow]] rules (docs/operations.md, Secondary authorization)",
       got: '"Oso"',
     });
   }
@@ -350,7 +357,7 @@ function crossChecks(doc: Raw, out: Raw, deps: ValidateDeps, baseDir: string, pr
   const pkcs11 = out.pkcs11 as Raw | undefined;
   const rawPkcs11 = get(doc, "pkcs11");
   if (pkcs11 && isTable(rawPkcs11)) {
-    const pin = resolveSecret(rawPkcs11, "user_pin", "[pkcs11]", deps, baseDir, problems);
+    const pin = resolveSecret(rawPkcs11, "user_pin", "[pkcs11]", deps, settingsFile, problems);
     if (pin === undefined && problems.every((p) => !p.path.startsWith("[pkcs11].user_pin"))) {
       problems.push({ path: "[pkcs11].user_pin", expected: "the token's user PIN (or user_pin_file / user_pin_env)", got: describe(undefined) });
     }

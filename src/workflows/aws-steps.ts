@@ -3,11 +3,14 @@
  * settings (store prefix, access key id, region, key ids) and the admin's options: create and
  * connect the external key store, a key policy naming the key administrator, and one
  * `create-key --origin EXTERNAL_KEY_STORE --xks-key-id` per key. The SigV4 secret is never
- * printed: the commands read it from $XKS_SECRET.
+ * printed and never on a command line (`ps` shows those): the script reads it from $XKS_SECRET or
+ * from a 0600 file ($XKS_SECRET_FILE, `--secret-file`), and hands it to the AWS CLI as a 0600
+ * temporary file (`--xks-proxy-authentication-credential file://...`), removed on exit.
  */
+import fs from "node:fs";
 import { XksctlError } from "../errors.js";
 import { shellQuote } from "../platform/exec.js";
-import { ACCESS_KEY_ID_RE, isValidUriPrefix, uriPathOf } from "../rules.js";
+import { ACCESS_KEY_ID_RE, SECRET_RE, isValidUriPrefix, uriPathOf } from "../rules.js";
 import { readSettingsDocument } from "../config/load.js";
 import { selectStore } from "../config/stores.js";
 
@@ -29,6 +32,8 @@ export interface AwsStepsInput {
   vpcEndpointService?: string;
   /** @default every id in the store's xks_key_id_set */
   keyIds?: string[];
+  /** A 0600 file holding the secret (alone, or xksctl's KMS console / AWS CLI credential JSON): the script's default $XKS_SECRET_FILE. */
+  secretFile?: string;
 }
 
 /** One step of the script. */
@@ -146,16 +151,17 @@ export function renderAwsSteps(input: AwsStepsInput): AwsSteps {
   for (const k of keyIds) if (!store.keyIds.includes(k)) warnings.push(`key id ${JSON.stringify(k)} is not in this store's xks_key_id_set: KMS will fail to create it`);
   if (keyIds.length === 0) warnings.push("the store lists no key ids: run `xksctl keys create` first, then run this again for the create-key commands");
   const name = input.keyStoreName ?? `xksctl${store.prefix === "" ? "" : store.prefix.replace(/\//g, "-")}`;
+  if (input.secretFile) checkSecretFile(input.secretFile, akid);
   const r = ["--region", shellQuote(region)];
-  const credential = `"{\\"AccessKeyId\\":\\"${akid}\\",\\"RawSecretAccessKey\\":\\"$XKS_SECRET\\"}"`;
+  const credential = '"file://$XKS_CREDENTIAL"';
   const connectivity = input.vpcEndpointService
     ? [["--xks-proxy-connectivity", "VPC_ENDPOINT_SERVICE"], ["--xks-proxy-vpc-endpoint-service-name", shellQuote(input.vpcEndpointService)]]
     : [["--xks-proxy-connectivity", "PUBLIC_ENDPOINT"]];
   const steps: AwsStep[] = [
     {
-      title: "Create the external key store (set XKS_SECRET to the secret `xksctl creds generate` showed; it is not printed here)",
+      title: "Create the external key store (the secret of the access key: $XKS_SECRET, or the 0600 file $XKS_SECRET_FILE; it is not printed here, nor put on a command line)",
       shell: [
-        `: "\${XKS_SECRET:?set XKS_SECRET to the SigV4 secret of access key ${akid}}"`,
+        ...secretLines(akid, input.secretFile),
         `XKS_STORE_ID=$(${cmd([
           ["aws", "kms", "create-custom-key-store"],
           r,
@@ -196,6 +202,65 @@ export function renderAwsSteps(input: AwsStepsInput): AwsSteps {
     })),
   ];
   return { region, keyStoreName: name, uriPath, endpoint, accessKeyId: akid, keyIds, keyPolicy: policy, steps, warnings };
+}
+
+/** Why a secret file cannot be used, or nothing: it must be 0600 and hold the secret of `accessKeyId`. */
+export function checkSecretFile(file: string, accessKeyId: string): void {
+  let st: fs.Stats;
+  let text: string;
+  try {
+    st = fs.statSync(file);
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new XksctlError("XKS_SECRET_SOURCE", `Cannot read the secret file ${file} (${(err as NodeJS.ErrnoException).code ?? "error"}).`);
+  }
+  if ((st.mode & 0o077) !== 0) {
+    throw new XksctlError("XKS_SECRET_SOURCE", `${file} holds a secret and is readable by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}).`, { remedy: `Run chmod 600 ${file}, then run the command again.` });
+  }
+  const t = text.trim();
+  let id: unknown;
+  let secret: unknown = t;
+  if (t.startsWith("{")) {
+    try {
+      const j = JSON.parse(t) as { AccessKeyId?: unknown; RawSecretAccessKey?: unknown; XksProxyAuthenticationCredential?: { AccessKeyId?: unknown; RawSecretAccessKey?: unknown } };
+      const c = j.XksProxyAuthenticationCredential ?? j;
+      id = c.AccessKeyId;
+      secret = c.RawSecretAccessKey;
+    } catch {
+      secret = undefined;
+    }
+  }
+  if (typeof secret !== "string" || !SECRET_RE.test(secret)) {
+    throw new XksctlError("XKS_SECRET_SOURCE", `${file} holds no SigV4 secret: expected the secret alone (43-64 characters of a-z A-Z 0-9 / + =) or a KMS console / AWS CLI credential JSON.`);
+  }
+  if (id !== undefined && id !== accessKeyId) {
+    throw new XksctlError("XKS_SECRET_SOURCE", `${file} is the credential of access key ${String(id)}, not of ${accessKeyId} (the key store's sigv4_access_key_id).`, { remedy: "Pass the file written for this access key id (or --store for another key store)." });
+  }
+}
+
+/** Shell lines that read the secret ($XKS_SECRET, else the 0600 file $XKS_SECRET_FILE) into a 0600 temporary credential file. */
+function secretLines(accessKeyId: string, secretFile?: string): string[] {
+  return [
+    ...(secretFile ? [`XKS_SECRET_FILE="\${XKS_SECRET_FILE:-${secretFile.replace(/["$`\\]/g, "\\$&")}}"`] : []),
+    `if [ -z "\${XKS_SECRET:-}" ]; then`,
+    `  [ -n "\${XKS_SECRET_FILE:-}" ] || { echo "set XKS_SECRET, or XKS_SECRET_FILE to a 0600 file, to the SigV4 secret of access key ${accessKeyId}" >&2; exit 1; }`,
+    `  [ -z "$(find "$XKS_SECRET_FILE" -prune -perm /077)" ] || { echo "$XKS_SECRET_FILE must be mode 0600" >&2; exit 1; }`,
+    `  XKS_SECRET=$(sed -n -e '/^[A-Za-z0-9+/=]\\{43,64\\}$/p' -e 's/.*"RawSecretAccessKey": *"\\([A-Za-z0-9+/=]*\\)".*/\\1/p' "$XKS_SECRET_FILE")`,
+    "fi",
+    "XKS_CREDENTIAL=$(mktemp)",
+    `trap 'rm -f "$XKS_CREDENTIAL"' EXIT`,
+    `printf '{"AccessKeyId":"%s","RawSecretAccessKey":"%s"}\\n' ${accessKeyId} "$XKS_SECRET" > "$XKS_CREDENTIAL"`,
+  ];
+}
+
+/** The exact AWS CLI command that gives KMS a rotated credential from a 0600 credential file. */
+export function updateCredentialCommand(o: { region?: string; keyStoreId?: string; credentialFile: string }): string {
+  return cmd([
+    ["aws", "kms", "update-custom-key-store"],
+    ...(o.region ? [["--region", shellQuote(o.region)]] : []),
+    ["--custom-key-store-id", o.keyStoreId ? shellQuote(o.keyStoreId) : '"$XKS_STORE_ID"'],
+    ["--xks-proxy-authentication-credential", shellQuote(`file://${o.credentialFile}`)],
+  ]);
 }
 
 /** Renders the steps as one commented shell script. */

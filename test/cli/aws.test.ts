@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { execFileSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { runXksctl, writeCommentedSettings } from "../helpers/operator.js";
 
@@ -52,5 +53,79 @@ describe("aws", () => {
     const e = await runXksctl(["aws", "--config", placeholder, "--endpoint", "https://x.example.com", "--key-admin-arn", ADMIN]);
     assert.equal(e.code, 1);
     assert.match(e.stderr, /has no usable sigv4_access_key_id\.\n→ Run `xksctl creds generate` first/);
+  });
+
+  describe("the secret reaches the AWS CLI in a 0600 file, never on a command line", () => {
+    const secret = "s".repeat(44);
+    /** A stand-in `aws` on PATH: logs its argv, and each file:// argument's mode and content. */
+    const fakeAws = () => {
+      const bin = fs.mkdtempSync(path.join(dir, "bin-"));
+      fs.writeFileSync(
+        path.join(bin, "aws"),
+        [
+          "#!/bin/sh",
+          'printf "%s\\n" "$*" >> "$AWS_ARGV"',
+          'for a in "$@"; do case "$a" in file://*) f=${a#file://}; printf "%s %s %s\\n" "$f" "$(stat -c %a "$f")" "$(cat "$f" | tr -d "\\n")" >> "$AWS_FILES";; esac; done',
+          'case "$*" in *create-custom-key-store*) echo cks-1234567890abcdef0;; *describe-custom-key-stores*) echo CONNECTED;; esac',
+          "",
+        ].join("\n"),
+        { mode: 0o755 },
+      );
+      return bin;
+    };
+    const runScript = (script: string, env: Record<string, string>) => {
+      const work = fs.mkdtempSync(path.join(dir, "run-"));
+      const bin = fakeAws();
+      fs.writeFileSync(path.join(work, "steps.sh"), script);
+      const argvLog = path.join(work, "argv.log");
+      const filesLog = path.join(work, "files.log");
+      execFileSync("sh", ["steps.sh"], { cwd: work, env: { PATH: `${bin}:/usr/bin:/bin`, AWS_ARGV: argvLog, AWS_FILES: filesLog, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+      const files = fs.readFileSync(filesLog, "utf8").trim().split("\n").map((l) => l.split(" "));
+      return { argv: fs.readFileSync(argvLog, "utf8"), files };
+    };
+    const credentialJson = JSON.stringify({ AccessKeyId: "ABCDEFGHIJKLMNOPQRSTUVWXYZ", RawSecretAccessKey: secret });
+
+    test("from XKS_SECRET", async () => {
+      const r = await runXksctl(["aws", "--config", file, "--endpoint", "https://xks.example.com", "--key-admin-arn", ADMIN]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(!r.stdout.includes(secret));
+      const { argv, files } = runScript(r.stdout, { XKS_SECRET: secret });
+      assert.match(argv, /^kms create-custom-key-store .*--xks-proxy-authentication-credential file:\/\/\S+/m);
+      assert.ok(!argv.includes(secret), "no command line holds the secret");
+      const [credFile, mode, content] = files[0]!;
+      assert.equal(mode, "600");
+      assert.equal(content, credentialJson);
+      assert.equal(fs.existsSync(credFile!), false, "the temporary credential file is removed on exit");
+    });
+
+    test("from --secret-file (the KMS console file, mode 0600), checked when the script is made", async () => {
+      const consoleFile = path.join(dir, "kms-proxy-config.json");
+      fs.writeFileSync(consoleFile, JSON.stringify({ XksProxyUriPath: "/example/prefix/kms/xks/v1", XksProxyAuthenticationCredential: JSON.parse(credentialJson) }, null, 2), { mode: 0o600 });
+      const r = await runXksctl(["aws", "--config", file, "--endpoint", "https://xks.example.com", "--key-admin-arn", ADMIN, "--secret-file", consoleFile]);
+      assert.equal(r.code, 0, r.stderr);
+      const { argv, files } = runScript(r.stdout, {});
+      assert.ok(!argv.includes(secret));
+      assert.deepEqual(files[0]!.slice(1), ["600", credentialJson]);
+      // A bare secret file works the same.
+      const bare = path.join(dir, "bare.secret");
+      fs.writeFileSync(bare, `${secret}\n`, { mode: 0o600 });
+      const r2 = await runXksctl(["aws", "--config", file, "--endpoint", "https://xks.example.com", "--key-admin-arn", ADMIN, "--secret-file", bare]);
+      assert.deepEqual(runScript(r2.stdout, {}).files[0]!.slice(1), ["600", credentialJson]);
+      // Refused: readable by others; another access key's file; no secret at all.
+      fs.chmodSync(bare, 0o644);
+      const open = await runXksctl(["aws", "--config", file, "--endpoint", "https://xks.example.com", "--key-admin-arn", ADMIN, "--secret-file", bare]);
+      assert.equal(open.code, 1);
+      assert.match(open.stderr, /bare\.secret holds a secret and is readable by group or others \(mode 0644\)\.\n→ Run chmod 600 /);
+      const other = path.join(dir, "other.json");
+      fs.writeFileSync(other, JSON.stringify({ AccessKeyId: "ZZZZZZZZZZZZZZZZZZZZZZ", RawSecretAccessKey: secret }), { mode: 0o600 });
+      const wrong = await runXksctl(["aws", "--config", file, "--endpoint", "https://xks.example.com", "--key-admin-arn", ADMIN, "--secret-file", other]);
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.stderr, /is the credential of access key ZZZZZZZZZZZZZZZZZZZZZZ, not of ABCDEFGHIJKLMNOPQRSTUVWXYZ/);
+    });
+
+    test("neither: the script stops before calling AWS", async () => {
+      const r = await runXksctl(["aws", "--config", file, "--endpoint", "https://xks.example.com", "--key-admin-arn", ADMIN]);
+      assert.throws(() => runScript(r.stdout, {}), /set XKS_SECRET, or XKS_SECRET_FILE to a 0600 file/);
+    });
   });
 });

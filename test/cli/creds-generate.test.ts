@@ -57,13 +57,34 @@ describe("creds generate", () => {
     assert.match(j.secretAccessKey, SECRET_RE);
   });
 
-  test("a settings file others can read gets a warning (mode kept)", async () => {
-    const file = settings();
+  test("a settings file others could read ends 0600, and so does its backup holding the old secret", async () => {
+    const file = settings({ secret: "OldSecretOldSecretOldSecretOldSecretOldSecret" });
     fs.chmodSync(file, 0o644);
-    const r = await runXksctl(["creds", "generate", "--config", file]);
-    assert.equal(r.code, 0);
-    assert.match(r.stderr, /warning: .* holds the secret and is readable by group or others \(mode 644\); run chmod 600 on it/);
-    assert.equal(fs.statSync(file).mode & 0o777, 0o644);
+    fs.writeFileSync(`${file}.bak`, "stale backup\n", { mode: 0o644 });
+    fs.chmodSync(`${file}.bak`, 0o644);
+    const r = await runXksctl(["creds", "generate", "--config", file, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.ok(fs.readFileSync(file, "utf8").includes(JSON.parse(r.stdout).secretAccessKey));
+    assert.equal(fs.statSync(`${file}.bak`).mode & 0o777, 0o600);
+    assert.ok(fs.readFileSync(`${file}.bak`, "utf8").includes("OldSecretOldSecretOldSecretOldSecretOldSecret"));
+  });
+
+  test("a relative sigv4_secret_access_key_file is the one next to the settings, whatever the working directory", async () => {
+    const sub = fs.mkdtempSync(path.join(dir, "rel-"));
+    fs.writeFileSync(path.join(sub, "sigv4.secret"), "PleaseReplaceThisWithSomeSecretOfLength43To64\n", { mode: 0o600 });
+    const file = writeCommentedSettings(sub, { tokenLabel: "t", pin: "1234", secretFile: "sigv4.secret" });
+    const elsewhere = fs.mkdtempSync(path.join(dir, "cwd-"));
+    const r = await runXksctl(["creds", "generate", "--config", file, "--json"], { cwd: elsewhere });
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.secretFile, path.join(sub, "sigv4.secret"));
+    assert.equal(fs.readFileSync(path.join(sub, "sigv4.secret"), "utf8"), `${j.secretAccessKey}\n`);
+    assert.deepEqual(fs.readdirSync(elsewhere), []);
+    // serve's validation reads the same file, from any working directory.
+    const { settings: s } = loadSettings(file, defaultValidateDeps({}), elsewhere);
+    assert.deepEqual(s.external_key_stores[0]!.credentials, [{ accessKeyId: j.accessKeyId, secretAccessKey: j.secretAccessKey }]);
   });
 
   test("two stores: --store is required, picks the right one, an unknown one fails", async () => {

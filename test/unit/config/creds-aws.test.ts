@@ -73,7 +73,7 @@ describe("aws steps", () => {
     assert.equal(s.keyStoreName, "xksctl-example-prefix");
     assert.deepEqual(s.keyIds, ["xks-key-1", "key.two"]);
     const script = awsStepsScript(s);
-    assert.match(script, /aws kms create-custom-key-store \\\n  --region us-east-1 \\\n  --custom-key-store-name xksctl-example-prefix \\\n  --custom-key-store-type EXTERNAL_KEY_STORE \\\n  --xks-proxy-connectivity PUBLIC_ENDPOINT \\\n  --xks-proxy-uri-endpoint https:\/\/xks\.example\.com \\\n  --xks-proxy-uri-path \/example\/prefix\/kms\/xks\/v1 \\\n  --xks-proxy-authentication-credential "\{\\"AccessKeyId\\":\\"ABCDEFGHIJKLMNOPQRSTUVWXYZ\\",\\"RawSecretAccessKey\\":\\"\$XKS_SECRET\\"\}"/);
+    assert.match(script, /aws kms create-custom-key-store \\\n  --region us-east-1 \\\n  --custom-key-store-name xksctl-example-prefix \\\n  --custom-key-store-type EXTERNAL_KEY_STORE \\\n  --xks-proxy-connectivity PUBLIC_ENDPOINT \\\n  --xks-proxy-uri-endpoint https:\/\/xks\.example\.com \\\n  --xks-proxy-uri-path \/example\/prefix\/kms\/xks\/v1 \\\n  --xks-proxy-authentication-credential "file:\/\/\$XKS_CREDENTIAL"/);
     assert.match(script, /aws kms connect-custom-key-store \\\n  --region us-east-1 \\\n  --custom-key-store-id "\$XKS_STORE_ID"/);
     assert.match(script, /aws kms create-key \\\n  --region us-east-1 \\\n  --origin EXTERNAL_KEY_STORE \\\n  --custom-key-store-id "\$XKS_STORE_ID" \\\n  --xks-key-id xks-key-1 /);
     assert.match(script, /--xks-key-id key\.two/);

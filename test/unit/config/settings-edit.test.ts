@@ -123,3 +123,45 @@ describe("settings edits", () => {
     assert.throws(() => renderTomlValue(1.5));
   });
 });
+
+describe("settings edits: arrays of inline tables and deletes (credential rotation)", () => {
+  const cred = { sigv4_access_key_id: "NEWACCESSKEYID23456789", sigv4_secret_access_key: "n".repeat(44) };
+  test("set an array of inline tables, then delete it: the text comes back byte for byte", () => {
+    const before = base();
+    const added = applySettingsEdits(before, [{ op: "set", at: store0, key: "sigv4_additional_credentials", value: [cred] }]);
+    assert.deepEqual(lineDiff(before, added).removed, []);
+    assert.equal(added.split("\n").length, before.split("\n").length + 3);
+    assert.ok(added.includes(`\nsigv4_additional_credentials = [\n  { sigv4_access_key_id = "NEWACCESSKEYID23456789", sigv4_secret_access_key = "${"n".repeat(44)}" },\n]\n`), added);
+    assert.deepEqual(parse(added).external_key_stores[0].sigv4_additional_credentials, [cred]);
+    assert.equal(parse(added).external_key_stores[1].sigv4_additional_credentials, undefined);
+    assert.equal(applySettingsEdits(added, [{ op: "delete", at: store0, key: "sigv4_additional_credentials" }]), before);
+  });
+  test("delete removes [[...sigv4_additional_credentials]] sub-tables of that store only, keeping the comments around them", () => {
+    const text = `# head
+[[external_key_stores]]
+uri_path_prefix = "/a"
+sigv4_access_key_id = "AAAAAAAAAAAAAAAAAAAAAA"
+# about the extra credential
+[[external_key_stores.sigv4_additional_credentials]]
+sigv4_access_key_id = "BBBBBBBBBBBBBBBBBBBBBB"
+sigv4_secret_access_key = "x"
+# the second store
+[[external_key_stores]]
+uri_path_prefix = "/b"
+[[external_key_stores.sigv4_additional_credentials]]
+sigv4_access_key_id = "CCCCCCCCCCCCCCCCCCCCCC"
+`;
+    const out = applySettingsEdits(text, [{ op: "delete", at: store0, key: "sigv4_additional_credentials" }]);
+    assert.deepEqual(comments(out), comments(text));
+    const doc = parse(out);
+    assert.equal(doc.external_key_stores[0].sigv4_additional_credentials, undefined);
+    assert.deepEqual(doc.external_key_stores[1].sigv4_additional_credentials, [{ sigv4_access_key_id: "CCCCCCCCCCCCCCCCCCCCCC" }]);
+    // Deleting a key that is not there changes nothing.
+    assert.equal(applySettingsEdits(out, [{ op: "delete", at: store0, key: "sigv4_additional_credentials" }]), out);
+    assert.equal(applySettingsEdits(out, [{ op: "delete", at: { table: "metrics" }, key: "port" }]), out);
+  });
+  test("a set over sub-tables that already exist is refused, not written twice", () => {
+    const text = `[[external_key_stores]]\nuri_path_prefix = "/a"\n[[external_key_stores.sigv4_additional_credentials]]\nsigv4_access_key_id = "B"\n`;
+    assert.throws(() => applySettingsEdits(text, [{ op: "set", at: store0, key: "sigv4_additional_credentials", value: [cred] }]), (e: unknown) => isXksctlError(e) && /the file was not changed/.test(e.message));
+  });
+});
