@@ -1,7 +1,7 @@
 /** Opens the PKCS#11 HSM described by the settings' [pkcs11] and [hsm_capabilities] tables. */
 import path from "node:path";
 import type { Settings } from "../config/types.js";
-import type { Hsm } from "../hsm/types.js";
+import type { Hsm, HsmOperation } from "../hsm/types.js";
 import { ivModeOf } from "../hsm/pkcs11/gcm.js";
 import { Pkcs11Hsm } from "../hsm/pkcs11/pkcs11-hsm.js";
 
@@ -15,7 +15,7 @@ export function exportLoggerEnv(settings: Settings, env: NodeJS.ProcessEnv = pro
 /** Opens the HSM: loads the library, finds the token, logs in, pre-opens the session pool. */
 export async function openHsm(
   settings: Settings,
-  opts: { onEvent?: (level: "info" | "warn" | "error", message: string) => void } = {},
+  opts: { onEvent?: (level: "info" | "warn" | "error", message: string) => void; onOperation?: (operation: HsmOperation, seconds: number, ok: boolean) => void } = {},
 ): Promise<Hsm> {
   exportLoggerEnv(settings);
   const p = settings.pkcs11;
@@ -32,5 +32,6 @@ export async function openHsm(
     eagerClose: p.session_eager_close,
     operationTimeoutMs: p.operation_timeout_milli,
     onEvent: opts.onEvent,
+    onOperation: opts.onOperation,
   });
 }

@@ -13,6 +13,9 @@ import os from "node:os";
 import type { Settings } from "../config/types.js";
 import { XksctlError, isXksctlError, type ErrorCode } from "../errors.js";
 import { createLogger, hsmEventLogger } from "../proxy/log.js";
+import { clusterText, createMetrics, listenMetrics, localText, shareWithPrimary } from "../proxy/metrics.js";
+import fs from "node:fs";
+import { parseChain } from "../platform/x509.js";
 import { startProxy } from "../proxy/start.js";
 import { openHsm } from "./open-hsm.js";
 
@@ -34,6 +37,7 @@ export interface Serving {
 
 /** Messages from a worker to the primary. */
 type WorkerMessage =
+  | { xksctl: "hsm-open" }
   | { xksctl: "ready"; port: number }
   | { xksctl: "startup-error"; code?: ErrorCode; message: string; remedy?: string; details?: string[] };
 
@@ -59,16 +63,34 @@ export async function serve(settings: Settings, opts: ServeOptions): Promise<Ser
   return servePrimary(settings, opts, n);
 }
 
-/** One process: the logger, the HSM, the proxy. */
-async function serveOne(settings: Settings, opts: ServeOptions): Promise<Serving> {
+/** One process: the logger, the metrics, the HSM, the proxy; `listenForMetrics` false in a worker (the primary serves them). */
+async function serveOne(settings: Settings, opts: ServeOptions, listenForMetrics = true, onHsmOpen?: () => void): Promise<Serving> {
   const logger = createLogger(settings.tracing, opts.stdout);
+  const metrics = createMetrics();
   let hsm;
   try {
-    hsm = await openHsm(settings, { onEvent: hsmEventLogger(logger) });
+    hsm = await openHsm(settings, { onEvent: hsmEventLogger(logger), onOperation: (op, s, ok) => metrics.hsmOperation(op, s, ok) });
   } catch (err) {
     await logger.close();
     throw err;
   }
+  const h = hsm;
+  onHsmOpen?.();
+  metrics.setSources({
+    sessions: () => {
+      const s = h.stats();
+      return { open: s.sessions, inUse: s.inUse, waiting: s.waiting };
+    },
+    certificateNotAfter: certificateNotAfterOf(settings),
+  });
+  const m = settings.metrics;
+  const metricsListener = listenForMetrics && m?.is_enabled ? await listenMetrics(m.ip, m.port, localText(metrics)).catch(async (err) => {
+    await h.close();
+    await logger.close();
+    throw err;
+  }) : undefined;
+  if (metricsListener) logger.log("INFO", "metrics listening", { address: `${m!.ip}:${metricsListener.port}` });
+  if (!listenForMetrics) shareWithPrimary(metrics);
   const opened = hsm;
   // A reload may list keys that were deleted and made again under the same label: drop cached handles.
   const reloadSettings = () => {
@@ -76,7 +98,23 @@ async function serveOne(settings: Settings, opts: ServeOptions): Promise<Serving
     opened.forgetKeyHandles();
     return next;
   };
-  return startProxy(settings, { hsm, logger, port: opts.port, pingPort: opts.pingPort, reloadSettings, now: opts.now });
+  const serving = await startProxy(settings, { hsm, logger, metrics, port: opts.port, pingPort: opts.pingPort, reloadSettings, now: opts.now });
+  if (metricsListener) void serving.stopped.then(() => metricsListener.close());
+  return serving;
+}
+
+/** When the served certificate expires, read at scrape time (the file may be replaced and reloaded). */
+function certificateNotAfterOf(settings: Settings): (() => number | undefined) | undefined {
+  const file = settings.security.is_tls_enabled ? settings.tls?.tls_cert_pem : undefined;
+  if (!file) return undefined;
+  return () => {
+    try {
+      const leaf = parseChain(fs.readFileSync(file, "utf8"))[0];
+      return leaf?.notAfter.getTime();
+    } catch {
+      return undefined;
+    }
+  };
 }
 
 /** A worker: its share of the sessions; tells the primary when it listens or why it could not start. */
@@ -85,7 +123,9 @@ async function serveWorker(settings: Settings, opts: ServeOptions): Promise<Serv
   const share = (s: Settings): Settings => (Number.isInteger(sessions) && sessions > 0 ? { ...s, pkcs11: { ...s.pkcs11, session_pool_max_size: sessions } } : s);
   try {
     // Reloaded settings get the same share, so a reload compares like with like.
-    const serving = await serveOne(share(settings), { ...opts, reloadSettings: () => share(opts.reloadSettings()) });
+    const serving = await serveOne(share(settings), { ...opts, reloadSettings: () => share(opts.reloadSettings()) }, false, () =>
+      process.send?.({ xksctl: "hsm-open" } satisfies WorkerMessage),
+    );
     process.send?.({ xksctl: "ready", port: serving.port } satisfies WorkerMessage);
     // The primary is gone (killed hard): drain and exit rather than serve unsupervised.
     const orphaned = () => process.kill(process.pid, "SIGTERM");
@@ -116,25 +156,63 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
   const total = settings.pkcs11.session_pool_max_size;
   const args = process.argv.slice(2);
   cluster.setupPrimary({ exec: process.argv[1]!, args, silent: false });
-  const workers = new Map<number, { worker: Worker; startedAt: number; quickRestarts: number }>();
+  const workers = new Map<number, { worker: Worker; startedAt: number; quickRestarts: number; ready: boolean }>();
   let stopping = false;
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
 
   const fork = (i: number, quickRestarts: number): Worker => {
     const worker = cluster.fork({ [WORKER_INDEX]: String(i), [WORKER_SESSIONS]: String(sessionShare(total, n, i)) });
-    workers.set(i, { worker, startedAt: opts.now(), quickRestarts });
+    const entry = { worker, startedAt: opts.now(), quickRestarts, ready: false };
+    workers.set(i, entry);
+    worker.on("message", (m: WorkerMessage) => {
+      if (m?.xksctl === "ready") entry.ready = true;
+    });
     return worker;
   };
 
-  // Start every worker and wait until each listens (or one cannot start: then stop the others).
+  // Signals are handled from the first moment: a SIGTERM during start-up stops the workers
+  // (never the primary's default action, which would orphan them).
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log("INFO", "shutting down: every worker drains its in-flight requests", { signal });
+    void stopWorkers(workers, "SIGTERM").then(async () => {
+      logger.log("INFO", "stopped");
+      await logger.close();
+      process.off("SIGHUP", hup);
+      resolveStopped();
+    });
+  };
+  const hup = () => {
+    // Each worker applies the same file with the same rules, so checking it here first makes a
+    // reload happen in every worker or in none.
+    try {
+      opts.reloadSettings();
+    } catch (err) {
+      const detail = isXksctlError(err) ? [err.message, ...err.details].join("; ") : (err as Error).message;
+      logger.log("ERROR", "settings reload failed; every worker keeps the running settings", { detail });
+      return;
+    }
+    // Only workers that listen have their SIGHUP handler; one still starting reads the file anew.
+    for (const { worker, ready } of workers.values()) if (ready) worker.process.kill("SIGHUP");
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.on("SIGHUP", hup);
+
+  // Start the workers and wait until each listens (or one cannot start: then stop the others).
+  // Each opens the HSM (login, its sessions) only after the one before has: logins and session
+  // opens do not pile up on the HSM at boot, and file-backed tokens (SoftHSM) see one login at a time.
   const started = await new Promise<{ port: number } | { error: WorkerMessage & { xksctl: "startup-error" } }>((resolve) => {
     let ready = 0;
     let port = 0;
-    for (let i = 0; i < n; i++) {
+    const start = (i: number) => {
+      if (i >= n || stopping) return;
       const w = fork(i, 0);
       w.on("message", (m: WorkerMessage) => {
-        if (m?.xksctl === "ready") {
+        if (m?.xksctl === "hsm-open") start(i + 1);
+        else if (m?.xksctl === "ready") {
           port = m.port;
           if (++ready === n) resolve({ port });
         } else if (m?.xksctl === "startup-error") resolve({ error: m });
@@ -142,14 +220,28 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
       w.once("exit", (code, signal) => {
         if (ready < n) resolve({ error: { xksctl: "startup-error", message: `worker ${i} exited during start-up (${signal ?? `code ${code}`})` } });
       });
-    }
+    };
+    start(0);
   });
+  if (stopping) return { stopped, port: "port" in started ? started.port : 0 }; // a signal during start-up
   if ("error" in started) {
     stopping = true;
+    process.off("SIGHUP", hup);
     await stopWorkers(workers, "SIGTERM");
     await logger.close();
     const e = started.error;
     throw e.code ? new XksctlError(e.code, e.message, { ...(e.remedy ? { remedy: e.remedy } : {}), details: e.details ?? [] }) : new Error(e.message);
+  }
+  const m = settings.metrics;
+  if (m?.is_enabled) {
+    const listener = await listenMetrics(m.ip, m.port, clusterText()).catch(async (err) => {
+      stopping = true;
+      process.off("SIGHUP", hup);
+      await stopWorkers(workers, "SIGTERM");
+      throw err;
+    });
+    logger.log("INFO", "metrics listening", { address: `${m.ip}:${listener.port}` });
+    void stopped.then(() => listener.close());
   }
   logger.log("INFO", "xksctl workers listening", {
     workers: n,
@@ -177,33 +269,6 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
       });
     }, Math.min(200 * 2 ** quick, 5000)).unref();
   });
-
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.log("INFO", "shutting down: every worker drains its in-flight requests", { signal });
-    void stopWorkers(workers, "SIGTERM").then(async () => {
-      logger.log("INFO", "stopped");
-      await logger.close();
-      process.off("SIGHUP", hup);
-      resolveStopped();
-    });
-  };
-  const hup = () => {
-    // Each worker applies the same file with the same rules, so checking it here first makes a
-    // reload happen in every worker or in none.
-    try {
-      opts.reloadSettings();
-    } catch (err) {
-      const detail = isXksctlError(err) ? [err.message, ...err.details].join("; ") : (err as Error).message;
-      logger.log("ERROR", "settings reload failed; every worker keeps the running settings", { detail });
-      return;
-    }
-    for (const { worker } of workers.values()) worker.process.kill("SIGHUP");
-  };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
-  process.on("SIGHUP", hup);
   return { stopped, port: started.port };
 }
 

@@ -1,0 +1,146 @@
+/**
+ * Prometheus metrics through the real binary: off by default; on, on a loopback listener of their
+ * own; with two workers the primary serves the sum; the values move with the traffic; the
+ * exposition passes `promtool check metrics` (Debian's prometheus package).
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { after, before, describe, test } from "node:test";
+import { request, type Agent } from "undici";
+import { createStandardToken, keyPath, md } from "../helpers/proxy.js";
+import { startServe, type ServeProcess } from "../helpers/serve-process.js";
+import { CREDS, PREFIX, testSettings, writeSettings } from "../helpers/settings.js";
+import { agents, smithyPost } from "../helpers/sign.js";
+import { SOFTHSM_LIB, removeTestToken, type TestToken } from "../helpers/softhsm.js";
+import { createTestPki, type TestPki } from "../helpers/tls.js";
+
+let token: TestToken;
+let pki: TestPki;
+let h2: Agent;
+const main = { accessKeyId: CREDS.main.id, secret: CREDS.main.secret };
+
+before(() => {
+  token = createStandardToken();
+  pki = createTestPki();
+  ({ h2 } = agents(readFileSync(pki.caCert)));
+});
+after(async () => {
+  await h2.close();
+  removeTestToken(token);
+});
+
+function config(patch: Record<string, unknown>, name: string): string {
+  return writeSettings(token.dir, testSettings({ module: SOFTHSM_LIB, tokenLabel: token.label, pin: token.pin, cert: pki.serverCert, key: pki.serverKey }, patch), name);
+}
+const lines = (s: ServeProcess) => s.stdout().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+async function until<T>(get: () => T | undefined, what: string, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = get();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+const encrypt = (s: ServeProcess, keyId = "foo") =>
+  smithyPost(`${s.url}${keyPath(PREFIX, keyId, "encrypt")}`, { requestMetadata: md(), plaintext: Buffer.from("metrics").toString("base64"), encryptionAlgorithm: "AES_GCM" }, h2, main);
+
+/** The value of one sample line, e.g. value(text, 'xksctl_requests_total{operation="Encrypt",…}'); summed over matching lines. */
+function value(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  let found = false;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+    found = true;
+  }
+  assert.ok(found, `no sample ${name} ${JSON.stringify(labels)} in:\n${text}`);
+  return sum;
+}
+
+async function scrape(address: string): Promise<string> {
+  const r = await request(`http://${address}/metrics`);
+  assert.equal(r.statusCode, 200);
+  assert.match(String(r.headers["content-type"]), /^text\/plain; version=0\.0\.4/);
+  return r.body.text();
+}
+
+function promtool(text: string): { status: number | null; out: string } {
+  const r = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+describe("two workers, metrics on", () => {
+  let s: ServeProcess;
+  let file: string;
+  let address: string;
+  before(async () => {
+    file = config({ server: { workers: 2 }, metrics: { is_enabled: true, port: 0 } }, "metrics.toml");
+    s = await startServe(file, token.env);
+    address = String(await until(() => lines(s).find((l) => l.msg === "metrics listening")?.address, "the metrics listener"));
+  });
+  after(async () => {
+    if (s) await s.stop().catch(() => undefined);
+  });
+
+  test("listens on loopback only", () => {
+    assert.match(address, /^127\.0\.0\.1:\d+$/);
+  });
+
+  test("the values move with the traffic, summed over both workers, and pass promtool", async () => {
+    const ok = await Promise.all(Array.from({ length: 12 }, () => encrypt(s)));
+    assert.ok(ok.every((r) => r.status === 200));
+    const missing = await Promise.all([encrypt(s, "not-in-hsm"), encrypt(s, "not-in-hsm")]);
+    assert.deepEqual(missing.map((r) => r.status), [404, 404]);
+    const text = await scrape(address);
+    assert.equal(value(text, "xksctl_requests_total", { operation: "Encrypt", status: "200" }), 12);
+    assert.equal(value(text, "xksctl_requests_total", { operation: "Encrypt", status: "404", error_name: "KeyNotFoundException" }), 2);
+    assert.equal(value(text, "xksctl_request_duration_seconds_count", { operation: "Encrypt" }), 14);
+    assert.ok(value(text, "xksctl_request_duration_seconds_bucket", { operation: "Encrypt", le: "0.25" }) >= 12);
+    assert.ok(value(text, "xksctl_hsm_operation_duration_seconds_count", { operation: "encrypt", outcome: "ok" }) >= 12);
+    assert.equal(value(text, "xksctl_hsm_sessions", { state: "open" }), 8, "4 + 4 pooled sessions");
+    assert.equal(value(text, "xksctl_hsm_health", { state: "ACTIVE" }), 2, "both workers ACTIVE");
+    const days = (value(text, "xksctl_tls_certificate_expiry_timestamp_seconds") - Date.now() / 1000) / 86400;
+    assert.ok(days > 0 && days < 3660, `certificate days ${days}`);
+    const check = promtool(text);
+    assert.equal(check.status, 0, check.out);
+  });
+
+  test("reloads are counted by outcome", async () => {
+    s.proc.kill("SIGHUP");
+    await until(() => (lines(s).filter((l) => /settings reloaded/.test(String(l.msg))).length >= 2 ? true : undefined), "both workers reloaded");
+    const good = readFileSync(file, "utf8");
+    writeFileSync(file, good.replace(/is_sigv4_auth_enabled = true/, "is_sigv4_auth_enabled = false"));
+    s.proc.kill("SIGHUP");
+    await until(() => (lines(s).filter((l) => /settings reload refused;/.test(String(l.msg))).length >= 2 ? true : undefined), "both workers refused");
+    writeFileSync(file, good);
+    const text = await scrape(address);
+    assert.equal(value(text, "xksctl_settings_reloads_total", { outcome: "applied" }), 2);
+    assert.equal(value(text, "xksctl_settings_reloads_total", { outcome: "refused" }), 2);
+  });
+});
+
+test("metrics are off by default: no listener", async () => {
+  const s = await startServe(config({}, "no-metrics.toml"), token.env);
+  try {
+    assert.equal((await encrypt(s)).status, 200);
+    assert.equal(lines(s).some((l) => l.msg === "metrics listening"), false);
+  } finally {
+    await s.stop();
+  }
+});
+
+test("one process, metrics on: the process serves its own", async () => {
+  const s = await startServe(config({ metrics: { is_enabled: true, port: 0 } }, "metrics-one.toml"), token.env);
+  try {
+    const address = String(await until(() => lines(s).find((l) => l.msg === "metrics listening")?.address, "the metrics listener"));
+    assert.equal((await encrypt(s)).status, 200);
+    const text = await scrape(address);
+    assert.equal(value(text, "xksctl_requests_total", { operation: "Encrypt", status: "200" }), 1);
+    assert.equal(promtool(text).status, 0);
+  } finally {
+    await s.stop();
+  }
+});
