@@ -18,6 +18,7 @@ import { packagePath } from "../../platform/package-root.js";
 import { ENDPOINT_RULE, endpointNameProblem, type TlsProblem } from "../../platform/x509.js";
 import { assertKeyId, isValidUriPrefix, parsePort, uriPathOf, URI_PREFIX_RULE } from "../../rules.js";
 import { createCardSet } from "../create-ocs.js";
+import { consoleConfigText } from "../credentials.js";
 import { checkTlsFiles, csrPathFor, newKeyAndCsr, type KeyAndCsr } from "../tls-files.js";
 import { REGION_RE, type Answers } from "./answers.js";
 import { askChoice, askSecretTwice, askText, askYesNo, type Dialog } from "./ask.js";
@@ -37,10 +38,6 @@ const NEW = "+new";
 /** generatekey waits for cards on a terminal; allow ten minutes there, two without. */
 const GENERATEKEY_TIMEOUT_MS = { interactive: 600_000, batch: 120_000 };
 
-/** The KMS console's proxy configuration file (the same shape `xksctl creds generate --console-json` writes). */
-export function consoleConfig(prefix: string, accessKeyId: string, secretAccessKey: string): string {
-  return `${JSON.stringify({ XksProxyUriPath: uriPathOf(prefix), XksProxyAuthenticationCredential: { AccessKeyId: accessKeyId, RawSecretAccessKey: secretAccessKey } }, null, 2)}\n`;
-}
 
 /** Reads a PIN file named by --pin-file; refuses one that other users can read. */
 export function readPinFile(file: string): { pin: string; warning?: string } {
@@ -377,7 +374,7 @@ export async function initNshield(deps: InitDeps, a: Answers): Promise<InitResul
   }
   files.push(plannedFile(settingsFile, `the proxy settings (key ${keyId}, ${protection === "ocs" ? `card set ${cardset}` : "module protection"}, token "${tokenLabel}")`, () => settingsText, { secret: true }));
   const consoleJson = path.join(dir, "kms-proxy-config.json");
-  files.push(plannedFile(consoleJson, "the proxy configuration file for the KMS console (holds the SigV4 secret)", () => consoleConfig(prefix, cred.accessKeyId, cred.secretAccessKey), { secret: true }));
+  files.push(plannedFile(consoleJson, "the proxy configuration file for the KMS console (holds the SigV4 secret)", () => consoleConfigText(uriPathOf(prefix), cred), { secret: true }));
   if (rc.changes.length > 0) files.push(plannedEdit(m.cknfastrc.file, `nShield PKCS#11 library settings: ${rc.changes.map((c) => `${c.name}=${c.to}`).join(", ")}`, m.cknfastrc.text, rc.text));
   files.push(plannedFile(unitFile, "the systemd unit (user xksctl, group nfast, reload by SIGHUP)", () => unitText));
   const installedUnit = path.join(systemdDir, "xksctl.service");
