@@ -11,6 +11,7 @@ function typeText(f: FieldSpec): string {
     case "stringArray":
       return "string array";
     case "credentialArray":
+    case "allowArray":
       return "array of tables";
     case "string":
       return t.oneOf ? t.oneOf.join(" \\| ") : "string";

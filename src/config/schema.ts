@@ -11,7 +11,9 @@ export type FieldType =
   | { kind: "bool" }
   | { kind: "stringArray" }
   /** Array of inline tables holding extra SigV4 credentials (rotation). */
-  | { kind: "credentialArray" };
+  | { kind: "credentialArray" }
+  /** Array of tables: secondary authorization rules of a key store. */
+  | { kind: "allowArray" };
 
 /** One key of a table. */
 export interface FieldSpec {
@@ -126,6 +128,7 @@ export const SCHEMA: readonly TableSpec[] = [
       { name: "sigv4_secret_access_key_env", type: str, required: false, extension: true, description: "Read the SigV4 secret from this environment variable." },
       { name: "xks_key_id_set", type: { kind: "stringArray" }, required: true, description: "External key ids served here; each is a CKA_LABEL on the token." },
       { name: "disabled_xks_key_ids", type: { kind: "stringArray" }, required: false, default: [], extension: true, description: "Key ids reported DISABLED: GetKeyMetadata says so, Encrypt/Decrypt answer InvalidStateException." },
+      { name: "allow", type: { kind: "allowArray" }, required: false, default: [], extension: true, description: "Secondary authorization beyond SigV4: [[external_key_stores.allow]] rules, each naming some of principal (awsPrincipalArn), operations (kmsOperation, a list), kms_key_arn, source_vpc, source_vpce, via_service (kmsViaService); `*` matches any run of characters. With rules, a request passes when one rule matches every field it names, else 403 AccessDeniedException; GetHealthStatus is never denied. No rules: SigV4 alone." },
       { name: "sigv4_additional_credentials", type: { kind: "credentialArray" }, required: false, extension: true, description: "Extra credentials accepted during rotation (`xksctl creds rotate` / `creds retire`): [{ sigv4_access_key_id, sigv4_secret_access_key | _file | _env }]." },
     ],
   },

@@ -15,6 +15,18 @@ export interface KeyStoreSettings {
   xks_key_id_set: string[];
   /** Extension: ids in the set that are reported DISABLED. */
   disabled_xks_key_ids: string[];
+  /** Extension: secondary authorization rules (none: SigV4 alone). */
+  allow: AllowRule[];
+}
+
+/** One [[external_key_stores.allow]] rule: every field it names must match (`*` wildcards). */
+export interface AllowRule {
+  principal?: string;
+  operations?: string[];
+  kms_key_arn?: string;
+  source_vpc?: string;
+  source_vpce?: string;
+  via_service?: string;
 }
 
 /** The whole settings file after validation. */

@@ -6,7 +6,10 @@ import { isIP } from "node:net";
 import { ACCESS_KEY_ID_RE, KEY_ID_RULE, SECRET_RE, URI_PREFIX_RULE, isValidUriPrefix, keyIdProblem } from "../rules.js";
 import { resolveSettingsPath } from "./paths.js";
 import { SCHEMA, type FieldSpec, type TableSpec } from "./schema.js";
-import type { Credential, KeyStoreSettings, Settings } from "./types.js";
+import type { AllowRule, Credential, KeyStoreSettings, Settings } from "./types.js";
+
+/** The fields an [[external_key_stores.allow]] rule may name. */
+export const ALLOW_FIELDS = ["principal", "operations", "kms_key_arn", "source_vpc", "source_vpce", "via_service"] as const;
 
 /** One thing wrong with the file. */
 export interface Problem {
@@ -74,6 +77,8 @@ function expectedOf(f: FieldSpec): string {
       return "an array of strings";
     case "credentialArray":
       return "an array of tables { sigv4_access_key_id, sigv4_secret_access_key }";
+    case "allowArray":
+      return `an array of tables naming some of ${ALLOW_FIELDS.join(", ")}`;
     case "string":
       if (t.oneOf) return `one of ${t.oneOf.map((o) => JSON.stringify(o)).join(", ")}`;
       return t.expected ?? (t.nonEmpty ? "a non-empty string" : "a string");
@@ -95,6 +100,8 @@ function checkField(f: FieldSpec, value: unknown, at: string, problems: Problem[
     case "stringArray":
       return Array.isArray(value) && value.every((v) => typeof v === "string") ? [...value] : bad();
     case "credentialArray":
+      return Array.isArray(value) && value.every(isTable) ? value : bad();
+    case "allowArray":
       return Array.isArray(value) && value.every(isTable) ? value : bad();
     case "string": {
       if (typeof value !== "string") return bad();
@@ -258,9 +265,32 @@ function checkKeyStores(
       credentials,
       xks_key_id_set: keyIds,
       disabled_xks_key_ids: (t.disabled_xks_key_ids as string[] | undefined) ?? [],
+      allow: checkAllowRules((t.allow as Raw[] | undefined) ?? [], `${at}.allow`, problems),
     });
   });
   return stores;
+}
+
+/** The secondary authorization rules of one store: known fields, non-empty strings, at least one field. */
+function checkAllowRules(raw: Raw[], at: string, problems: Problem[]): AllowRule[] {
+  return raw.map((r, i) => {
+    const here = `${at}[${i}]`;
+    const rule: AllowRule = {};
+    for (const key of Object.keys(r)) {
+      if (!(ALLOW_FIELDS as readonly string[]).includes(key)) problems.push({ path: `${here}.${key}`, expected: `one of ${ALLOW_FIELDS.join(", ")}`, got: JSON.stringify(key) });
+    }
+    for (const key of ALLOW_FIELDS) {
+      const v = r[key];
+      if (v === undefined) continue;
+      if (key === "operations") {
+        if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string" && x !== "")) rule.operations = [...(v as string[])];
+        else problems.push({ path: `${here}.operations`, expected: 'a non-empty array of kmsOperation names ("Encrypt", "GenerateDataKey*")', got: describe(v) });
+      } else if (typeof v === "string" && v !== "") rule[key] = v;
+      else problems.push({ path: `${here}.${key}`, expected: "a non-empty string (* matches any run of characters)", got: describe(v) });
+    }
+    if (ALLOW_FIELDS.every((k) => r[k] === undefined)) problems.push({ path: here, expected: `a rule naming at least one of ${ALLOW_FIELDS.join(", ")}`, got: "an empty rule (it would allow everything)" });
+    return rule;
+  });
 }
 
 /** Validates a parsed settings document. `file` is its absolute path (for relative secret files). */

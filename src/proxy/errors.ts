@@ -64,6 +64,7 @@ export const XKS_SITUATIONS = {
   overloaded: { errorName: "ThrottlingException", message: "the proxy is busy; retry the request" },
   // Authentication and the body.
   authentication: { errorName: "AuthenticationFailedException", message: "the request signature could not be verified" },
+  accessDenied: { errorName: "AccessDeniedException", message: "the request is not allowed by this key store's authorization rules" },
   contentType: { errorName: "ValidationException", message: "Content-Type must be application/json" },
   notJson: { errorName: "ValidationException", message: "the request body is not valid JSON" },
   notObject: { errorName: "ValidationException", message: "the request body must be a JSON object" },

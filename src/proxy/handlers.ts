@@ -8,6 +8,7 @@ import type { Hsm } from "../hsm/types.js";
 import { buildHsmAad, cdiv } from "./aad.js";
 import { XksError, fieldError } from "./errors.js";
 import type { HealthMonitor } from "./health.js";
+import { allowed } from "./authorize.js";
 import { checkDecrypt, checkEncrypt, checkMetadata, decodeB64, type RequestMetadata } from "./request-body.js";
 import type { Route } from "./router.js";
 
@@ -52,6 +53,10 @@ function limitAndDecode(field: "plaintext" | "ciphertext", dataB64: string, aadB
 /** Dispatches a routed, authenticated request to its operation. */
 export async function handle(route: Route, body: Record<string, unknown>, deps: HandlerDeps): Promise<HandlerResult> {
   const metadata = checkMetadata(body, route.operation);
+  // Secondary authorization: the request's metadata against the store's allow rules (never health).
+  if (route.operation !== "GetHealthStatus" && !allowed(route.store, metadata)) {
+    throw new XksError("accessDenied", { detail: `no [[external_key_stores.allow]] rule of this store matched (${route.store.allow.length} rules)` });
+  }
   switch (route.operation) {
     case "GetHealthStatus":
       return { metadata, body: { ...(await deps.health.status()) } };

@@ -60,6 +60,14 @@ export function reloadRefusals(running: Settings, next: Settings, runningCaDiges
     const before = f.key === "[tls] mtls_client_ca_pem" && runningCaDigest !== undefined ? runningCaDigest : f.get(running);
     if (!same(before, f.get(next))) out.push({ key: f.key, reason: f.reason });
   }
+  // Changing a store's allow rules is policy work a reload must allow; dropping them all would
+  // leave that store on SigV4 alone, which weakens it.
+  for (const store of running.external_key_stores) {
+    const after = next.external_key_stores.find((s) => s.uri_path_prefix === store.uri_path_prefix);
+    if (store.allow.length > 0 && (!after || after.allow.length === 0)) {
+      out.push({ key: `external_key_stores ${JSON.stringify(store.uri_path_prefix)} allow`, reason: `removing every allow rule leaves the store on SigV4 alone; ${WEAKENS.replace(/^it would change/, "that changes")}` });
+    }
+  }
   for (const t of FIXED_TABLES) {
     const a = t.get(running) ?? {};
     const b = t.get(next) ?? {};

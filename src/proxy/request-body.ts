@@ -56,6 +56,9 @@ export interface RequestMetadata {
   kmsOperation: string;
   awsPrincipalArn?: string;
   kmsKeyArn?: string;
+  awsSourceVpc?: string;
+  awsSourceVpce?: string;
+  kmsViaService?: string;
 }
 
 /** Checks requestMetadata for an operation; unknown fields and kmsOperation values are accepted. */
@@ -70,7 +73,10 @@ export function checkMetadata(body: Json, op: Operation): RequestMetadata {
   };
   if (op !== "GetHealthStatus") out.awsPrincipalArn = str(md, "awsPrincipalArn", "requestMetadata.awsPrincipalArn", true);
   if (op === "Encrypt" || op === "Decrypt") out.kmsKeyArn = str(md, "kmsKeyArn", "requestMetadata.kmsKeyArn", true);
-  for (const f of ["awsSourceVpc", "awsSourceVpce", "kmsViaService"] as const) str(md, f, `requestMetadata.${f}`, false);
+  for (const f of ["awsSourceVpc", "awsSourceVpce", "kmsViaService"] as const) {
+    const v = str(md, f, `requestMetadata.${f}`, false);
+    if (v !== undefined) out[f] = v;
+  }
   return out;
 }
 

@@ -58,7 +58,7 @@ function settings(over: (s: Settings) => void = () => undefined): Settings {
     tracing: { is_stdout_writer_enabled: true, is_file_writer_enabled: false, level: "INFO", retention_max_files: 24, retention_max_age_hours: 0 },
     security: { is_sigv4_auth_enabled: true, is_tls_enabled: true, is_mtls_enabled: false },
     tls: { tls_cert_pem: "/x/cert.pem", tls_key_pem: "/x/key.pem" },
-    external_key_stores: [{ uri_path_prefix: "", sigv4_access_key_id: "A", credentials: [{ accessKeyId: "A", secretAccessKey: "s" }], xks_key_id_set: ["k"], disabled_xks_key_ids: [] }],
+    external_key_stores: [{ uri_path_prefix: "", sigv4_access_key_id: "A", credentials: [{ accessKeyId: "A", secretAccessKey: "s" }], xks_key_id_set: ["k"], disabled_xks_key_ids: [], allow: [] }],
     pkcs11: { session_pool_max_size: 8, user_pin: "1234", PKCS11_HSM_MODULE: "/lib.so", token_label: "t" },
     limits: { max_plaintext_in_base64: 8192, max_aad_in_base64: 16384 },
     hsm_capabilities: { can_generate_iv: false, is_zero_iv_required: false },

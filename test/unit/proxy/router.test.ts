@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { createRouter } from "../../../src/proxy/router.js";
 import type { KeyStoreSettings } from "../../../src/config/types.js";
 
-const store = (p: string) => ({ uri_path_prefix: p, sigv4_access_key_id: "", credentials: [], xks_key_id_set: [], disabled_xks_key_ids: [] }) as KeyStoreSettings;
+const store = (p: string) => ({ uri_path_prefix: p, sigv4_access_key_id: "", credentials: [], xks_key_id_set: [], disabled_xks_key_ids: [], allow: [] }) as KeyStoreSettings;
 const route = createRouter([store(""), store("/a/b"), store("/x/kms/xks/v1/y")]);
 
 test("the four routes under each prefix", () => {
