@@ -68,6 +68,8 @@ describe("allow rules under traffic", () => {
     const line = proxy.logs.find((l) => l.status === 403);
     assert.ok(line, "a log line for the 403");
     assert.equal(line.store, PREFIX);
+    assert.equal(line.accessKeyId, CREDS.main.id, "the log line names the access key id that signed it (never the secret)");
+    assert.doesNotMatch(JSON.stringify(proxy.logs), new RegExp(CREDS.main.secret.replace(/[+/=]/g, "\\$&")));
     assert.match(String(line.detail), /no \[\[external_key_stores\.allow\]\] rule of this store matched/);
   });
 
