@@ -167,19 +167,20 @@ export class Pkcs11Hsm implements Hsm {
     const epoch = this.loginEpoch;
     const s = await gen.pool.acquire();
     const running = op(this.lib, s.handle);
-    let settled = false;
+    let timedOut = false;
     try {
       const result = await this.withTimeout(running, () => {
+        // The call keeps its thread; its session comes back when the HSM answers, and is closed.
+        timedOut = true;
         void running.then(
           () => gen.pool.release(s, true),
           () => gen.pool.release(s, true),
         );
       });
-      settled = true;
       gen.pool.release(s, this.opts.eagerClose);
       return result;
     } catch (raw) {
-      if (raw instanceof HsmError && raw.kind === "timeout" && !settled) throw raw;
+      if (timedOut) throw raw;
       const err = fromPkcs11(raw, during);
       const drop = err.fate !== "keep" || OPERATION_CALLS.has(methodOf(raw)) || this.opts.eagerClose;
       gen.pool.release(s, drop);
