@@ -39,6 +39,7 @@ const FIXED_TABLES: { table: string; get: (s: Settings) => Record<string, unknow
   { table: "pkcs11_logger", get: (s) => s.pkcs11_logger },
   { table: "hsm_capabilities", get: (s) => s.hsm_capabilities },
   { table: "tracing", get: (s) => s.tracing },
+  { table: "metrics", get: (s) => s.metrics },
 ];
 
 /** The CA file's SHA-256 (its content, not only its name, must stay), or its read error. */

@@ -63,43 +63,50 @@ export async function serve(settings: Settings, opts: ServeOptions): Promise<Ser
   return servePrimary(settings, opts, n);
 }
 
-/** One process: the logger, the metrics, the HSM, the proxy; `listenForMetrics` false in a worker (the primary serves them). */
+/**
+ * One process: the logger, the metrics (only when [metrics] is on: counting costs CPU on every
+ * request), the HSM, the proxy. `listenForMetrics` is false in a worker: the primary serves them.
+ */
 async function serveOne(settings: Settings, opts: ServeOptions, listenForMetrics = true, onHsmOpen?: () => void): Promise<Serving> {
   const logger = createLogger(settings.tracing, opts.stdout);
-  const metrics = createMetrics();
+  const m = settings.metrics?.is_enabled ? settings.metrics : undefined;
+  const metrics = m ? createMetrics() : undefined;
   let hsm;
   try {
-    hsm = await openHsm(settings, { onEvent: hsmEventLogger(logger), onOperation: (op, s, ok) => metrics.hsmOperation(op, s, ok) });
+    hsm = await openHsm(settings, { onEvent: hsmEventLogger(logger), ...(metrics ? { onOperation: (op, s, ok) => metrics.hsmOperation(op, s, ok) } : {}) });
   } catch (err) {
     await logger.close();
     throw err;
   }
   const h = hsm;
   onHsmOpen?.();
-  metrics.setSources({
-    sessions: () => {
-      const s = h.stats();
-      return { open: s.sessions, inUse: s.inUse, waiting: s.waiting };
-    },
-    certificateNotAfter: certificateNotAfterOf(settings),
-  });
-  const m = settings.metrics;
-  const metricsListener = listenForMetrics && m?.is_enabled ? await listenMetrics(m.ip, m.port, localText(metrics)).catch(async (err) => {
-    await h.close();
-    await logger.close();
-    throw err;
-  }) : undefined;
-  if (metricsListener) logger.log("INFO", "metrics listening", { address: `${m!.ip}:${metricsListener.port}` });
-  if (!listenForMetrics) shareWithPrimary(metrics);
-  const opened = hsm;
+  let metricsListener: { port: number; close(): Promise<void> } | undefined;
+  if (m && metrics) {
+    metrics.setSources({
+      sessions: () => {
+        const s = h.stats();
+        return { open: s.sessions, inUse: s.inUse, waiting: s.waiting };
+      },
+      certificateNotAfter: certificateNotAfterOf(settings),
+    });
+    if (listenForMetrics) {
+      metricsListener = await listenMetrics(m.ip, m.port, localText(metrics)).catch(async (err) => {
+        await h.close();
+        await logger.close();
+        throw err;
+      });
+      logger.log("INFO", "metrics listening", { address: `${m.ip}:${metricsListener.port}` });
+    } else shareWithPrimary(metrics);
+  }
   // A reload may list keys that were deleted and made again under the same label: drop cached handles.
   const reloadSettings = () => {
     const next = opts.reloadSettings();
-    opened.forgetKeyHandles();
+    h.forgetKeyHandles();
     return next;
   };
-  const serving = await startProxy(settings, { hsm, logger, metrics, port: opts.port, pingPort: opts.pingPort, reloadSettings, now: opts.now });
-  if (metricsListener) void serving.stopped.then(() => metricsListener.close());
+  const serving = await startProxy(settings, { hsm: h, logger, metrics, port: opts.port, pingPort: opts.pingPort, reloadSettings, now: opts.now });
+  const listener = metricsListener;
+  if (listener) void serving.stopped.then(() => listener.close());
   return serving;
 }
 
