@@ -26,6 +26,7 @@ export const serveCommand = defineCommand<{ config?: string; port?: string; ping
       pingPort: opts.pingPort === undefined ? undefined : parsePort(opts.pingPort, "--ping-port", { allowZero: true }),
       reloadSettings: () => loadSettings(settings.file, deps).settings,
       stdout: ctx.stdout,
+      env: ctx.env,
       now: ctx.now,
     });
     await proxy.stopped;

@@ -31,6 +31,13 @@ export const HEALTH_SLOW_MS = 100;
 /** A check that has not finished by then reports UNAVAILABLE. */
 export const HEALTH_TIMEOUT_MS = 2_000;
 
+/** One HSM module behind the token (nShield load sharing: several), as the HSM's own tools report it. */
+export interface EkmModule {
+  id: string;
+  model: string;
+  usable: boolean;
+}
+
 /** Timing of the monitor (tests shorten it). */
 export interface HealthTiming {
   refreshMs: number;
@@ -60,6 +67,8 @@ export class HealthMonitor {
     /** Called when the state changes (and for the first result), with the reason of a failure. */
     private onChange?: (status: HealthState, reason: string | undefined, previous: HealthState | undefined) => void,
     timing: Partial<HealthTiming> = {},
+    /** The modules behind the token, when the HSM's tools can tell (read in the background). */
+    private modules?: () => EkmModule[] | undefined,
   ) {
     this.timing = { refreshMs: HEALTH_REFRESH_MS, retryMs: HEALTH_RETRY_MS, timeoutMs: HEALTH_TIMEOUT_MS, ...timing };
   }
@@ -74,14 +83,16 @@ export class HealthMonitor {
       xksProxyVendor: "xksctl",
       xksProxyModel: `xksctl ${VERSION} (Node.js ${process.versions.node}, PKCS#11)`,
       ekmVendor: `${token.manufacturerId} (serial number: ${token.serialNumber})`,
-      ekmFleetDetails: [
-        {
-          id: token.label,
-          model: `${token.model} (firmware version: ${token.firmwareVersion}, hardware version: ${token.hardwareVersion})`,
-          healthStatus: this.cached!.status,
-        },
-      ],
+      ekmFleetDetails: this.fleetDetails(token),
     };
+  }
+
+  /** One entry per module when they are known (a module its tools call unusable is UNAVAILABLE), else one for the token. */
+  private fleetDetails(token: ReturnType<Hsm["token"]>): HealthBody["ekmFleetDetails"] {
+    const state = this.cached!.status;
+    const modules = this.modules?.();
+    if (modules && modules.length > 0) return modules.map((m) => ({ id: m.id, model: m.model, healthStatus: m.usable ? state : "UNAVAILABLE" }));
+    return [{ id: token.label, model: `${token.model} (firmware version: ${token.firmwareVersion}, hardware version: ${token.hardwareVersion})`, healthStatus: state }];
   }
 
   /** The last state, without a check (undefined before the first one). */

@@ -19,7 +19,7 @@ import { Admission, type AdmissionLimits } from "./admission.js";
 import { ClientGone, readBody } from "./body-reader.js";
 import { XksError, toXksResponse, type Situation } from "./errors.js";
 import { handle, type HandlerDeps } from "./handlers.js";
-import { HealthMonitor, healthTiming } from "./health.js";
+import { HealthMonitor, healthTiming, type EkmModule } from "./health.js";
 import type { Logger } from "./log.js";
 import type { ProxyMetrics } from "./metrics.js";
 import { parseJsonBody } from "./request-body.js";
@@ -48,6 +48,8 @@ export interface ProxyDeps {
   now(): number;
   /** Prometheus metrics (src/proxy/metrics.ts); absent in tests that do not look at them. */
   metrics?: ProxyMetrics;
+  /** The HSM modules behind the token, for GetHealthStatus's ekmFleetDetails (nShield: from enquiry). */
+  ekmModules?: () => EkmModule[] | undefined;
 }
 
 /** What the server holds right now (for tests and the drain). */
@@ -177,7 +179,7 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
   const health = new HealthMonitor(hsm, initial.server.fleet_size, now, (status, reason, previous) => {
     if (previous === undefined && status === "ACTIVE") return;
     logger.log(status === "ACTIVE" ? "INFO" : "WARN", `HSM health ${previous ?? "unknown"} -> ${status}`, { reason });
-  }, healthTiming(initial.pkcs11.health_check_interval_milli));
+  }, healthTiming(initial.pkcs11.health_check_interval_milli), deps.ekmModules);
   let state = buildState(initial, hsm, health);
   const admission = new Admission(admissionLimits(initial));
   const shed = new EventSummary<"in-flight" | "event-loop" | "congested">(logger, "requests refused with 429: the proxy is overloaded", (k) => admission.describe(k));

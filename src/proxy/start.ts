@@ -8,6 +8,7 @@ import type { Settings } from "../config/types.js";
 import { isXksctlError } from "../errors.js";
 import type { Hsm } from "../hsm/types.js";
 import type { Logger } from "./log.js";
+import type { EkmModule } from "./health.js";
 import type { ProxyMetrics } from "./metrics.js";
 import { caDigest, changedKeys, reloadRefusals } from "./reload-policy.js";
 import { createProxyServer } from "./server.js";
@@ -17,6 +18,7 @@ export interface StartOptions {
   hsm: Hsm;
   logger: Logger;
   metrics?: ProxyMetrics;
+  ekmModules?: () => EkmModule[] | undefined;
   port?: number;
   pingPort?: number;
   /** Re-reads and validates the settings file (SIGHUP). */
@@ -31,7 +33,7 @@ export async function startProxy(loaded: Settings, opts: StartOptions): Promise<
     server: { ...loaded.server, port: opts.port ?? loaded.server.port, port_http_ping: opts.pingPort ?? loaded.server.port_http_ping },
   };
   const { hsm, logger, metrics } = opts;
-  const proxy = createProxyServer(settings, { hsm, logger, now: opts.now, metrics });
+  const proxy = createProxyServer(settings, { hsm, logger, now: opts.now, metrics, ekmModules: opts.ekmModules });
   metrics?.setSources({ health: () => proxy.health.state() });
   let bound;
   try {

@@ -17,6 +17,9 @@ import { clusterText, createMetrics, listenMetrics, localText, shareWithPrimary 
 import fs from "node:fs";
 import { parseChain } from "../platform/x509.js";
 import { startProxy } from "../proxy/start.js";
+import type { EkmModule } from "../proxy/health.js";
+import { readEnquiry } from "../hsm/nfast/enquiry.js";
+import { createExec, findTool } from "../platform/exec.js";
 import { openHsm } from "./open-hsm.js";
 
 /** What `serve` takes besides the settings. */
@@ -27,6 +30,8 @@ export interface ServeOptions {
   reloadSettings: () => Settings;
   stdout: { write(s: string): void };
   now: () => number;
+  /** Where the nShield tools are looked up (PATH, NFAST_HOME). */
+  env: NodeJS.ProcessEnv;
 }
 
 /** A running proxy: `stopped` resolves after a signal-initiated shutdown. */
@@ -104,10 +109,37 @@ async function serveOne(settings: Settings, opts: ServeOptions, listenForMetrics
     h.forgetKeyHandles();
     return next;
   };
-  const serving = await startProxy(settings, { hsm: h, logger, metrics, port: opts.port, pingPort: opts.pingPort, reloadSettings, now: opts.now });
+  const modules = nshieldModules(opts.env);
+  const serving = await startProxy(settings, { hsm: h, logger, metrics, ekmModules: modules?.get, port: opts.port, pingPort: opts.pingPort, reloadSettings, now: opts.now });
   const listener = metricsListener;
-  if (listener) void serving.stopped.then(() => listener.close());
+  void serving.stopped.then(() => {
+    modules?.stop();
+    return listener?.close();
+  });
   return serving;
+}
+
+/** How often `enquiry` is read for GetHealthStatus's per-module ekmFleetDetails. */
+const ENQUIRY_REFRESH_MS = 60_000;
+
+/**
+ * On an nShield client (the `enquiry` tool is found): the modules behind the token, read in the
+ * background every minute, one ekmFleetDetails entry each (load sharing puts several behind one
+ * PKCS#11 slot, which PKCS#11 alone does not show). Elsewhere undefined: one entry for the token.
+ */
+function nshieldModules(env: NodeJS.ProcessEnv): { get: () => EkmModule[] | undefined; stop(): void } | undefined {
+  if (!findTool("enquiry", env)) return undefined;
+  const exec = createExec(env);
+  let modules: EkmModule[] | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const read = () => {
+    readEnquiry(exec).then(
+      (r) => (modules = r.modules.map((m) => ({ id: `module #${m.index}${m.serial ? ` (ESN ${m.serial})` : ""}`, model: `nShield${m.version ? ` firmware ${m.version}` : ""} (mode ${m.mode}${m.hardwareStatus ? `, hardware ${m.hardwareStatus}` : ""})`, usable: m.usable }))),
+      () => undefined, // keep the last answer; the deep check still tells whether the HSM works
+    ).finally(() => (timer = setTimeout(read, ENQUIRY_REFRESH_MS).unref()));
+  };
+  read();
+  return { get: () => modules, stop: () => clearTimeout(timer) };
 }
 
 /** When the served certificate expires, read at scrape time (the file may be replaced and reloaded). */
