@@ -110,7 +110,7 @@ export function maxConcurrentHsmCalls(): number {
   return HSM_DRIVER_MAX_THREADS - HSM_SPARE_THREADS;
 }
 
-/** Threads the native driver can own for one library (native/xkshsm.c). */
+/** Threads the native driver can own for one library (native/xkshsm.c); a larger pool queues its calls (doctor warns). */
 export const HSM_DRIVER_MAX_THREADS = 256;
 /** Driver threads beyond the pool's sessions: the health check, a re-login, a session being replaced. */
 export const HSM_SPARE_THREADS = 4;

@@ -265,9 +265,11 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     const finish = (status: number, errorName?: string, detail?: string) => {
       // 501 answers an input larger than the proxy supports: the client's problem, not ours.
       const level = status >= 500 && status !== 501 ? "ERROR" : status >= 400 ? "WARN" : "INFO";
-      if (metrics) metrics.request(route?.operation ?? "none", route?.store.uri_path_prefix ?? "", status, errorName ?? "", Number(process.hrtime.bigint() - started) / 1e9);
-      if (!logger.enabled(level)) return;
+      const log = logger.enabled(level);
+      if (!metrics && !log) return;
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      metrics?.request(route?.operation ?? "none", route?.store.uri_path_prefix ?? "", status, errorName ?? "", durationMs / 1000);
+      if (!log) return;
       logger.log(level, "request", { ...fields, status, errorName, detail, durationMs: Math.round(durationMs * 1000) / 1000 });
     };
     return { fields, finish };

@@ -11,7 +11,7 @@ import { readSettingsDocument } from "../config/load.js";
 import { XksctlError } from "../errors.js";
 import { writeFileAtomic } from "../platform/atomic-write.js";
 import { toolFailure, type Exec } from "../platform/exec.js";
-import { ENDPOINT_RULE, assembleChain, checkChain, endpointNameProblem, parseChain, rootFingerprint, type CertInfo, type ChainCheck, type TlsProblem } from "../platform/x509.js";
+import { ENDPOINT_RULE, assembleChain, checkChain, endpointNameProblem, parseChain, rootFingerprint, type CertInfo, type ChainCheck } from "../platform/x509.js";
 
 /** The CSR file that belongs to a key file: same name, extension .csr. */
 export function csrPathFor(keyFile: string): string {
@@ -80,11 +80,6 @@ export function checkTlsFiles(certFile: string, keyFile: string, opts: { endpoin
   const chain = readText(certFile, "the certificate chain");
   const key = readText(keyFile, "the private key");
   return checkChain(chain, { keyPem: key, now: opts.now, ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}) });
-}
-
-/** The first failure as one line, for a prompt that asks again. */
-export function firstFailure(problems: readonly TlsProblem[]): string | undefined {
-  return problems.find((p) => p.severity === "fail")?.message;
 }
 
 /** The [tls] file paths of a settings file, resolved as serve resolves them (against `cwd`). */

@@ -10,10 +10,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ROOT, createStandinWorld, type StandinWorld } from "./operator.js";
+import { BIN, runBin } from "./serve-process.js";
 import { SOFTHSM_LIB, createTestToken, type TestToken } from "./softhsm.js";
 
-/** The binary under test (XKSCTL_TEST_BIN: another build of it, for development). */
-export const BIN = process.env.XKSCTL_TEST_BIN ?? path.join(ROOT, "bin/xksctl.cjs");
+export { BIN };
 
 /** Builds the libcknfast stand-in (once per checkout) and returns its path. */
 export function cknfastStandin(): string {
@@ -66,18 +66,7 @@ export interface BinRun {
 
 /** Runs the binary with pipes (no terminal) to completion. */
 export function runBinIn(args: string[], env: NodeJS.ProcessEnv, cwd: string, timeoutMs = 60_000): Promise<BinRun> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runBin(args, env, timeoutMs, cwd);
 }
 
 /** One step of a terminal session: wait for `expect`, then type `send`. */

@@ -8,7 +8,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const BIN = path.join(ROOT, "bin/xksctl.cjs");
+/** The binary under test (XKSCTL_TEST_BIN: another build of it, for development). */
+export const BIN = process.env.XKSCTL_TEST_BIN ?? path.join(ROOT, "bin/xksctl.cjs");
 
 /** Builds (if needed) and returns the path of the slowhsm shim. */
 export function slowHsmLibrary(): string {
@@ -27,9 +28,9 @@ export interface ServeProcess {
 }
 
 /** Runs the CLI to completion. */
-export function runBin(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runBin(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, ...args], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

@@ -16,7 +16,7 @@
  * - key handles are cached by label, dropped when the HSM calls one invalid and on forgetKeyHandles().
  */
 import { XksctlError } from "../../errors.js";
-import { HSM_SPARE_THREADS, HsmError, type GcmResult, type Hsm, type HsmOperation, type HsmStats, type KeyInfo, type TokenIdentity } from "../types.js";
+import { HSM_DRIVER_MAX_THREADS, HSM_SPARE_THREADS, HsmError, type GcmResult, type Hsm, type HsmOperation, type HsmStats, type KeyInfo, type TokenIdentity } from "../types.js";
 import { aesKeyTemplate } from "./aes-key-template.js";
 import { CKR } from "./ckr.js";
 import { findSecretKeys } from "./find-keys.js";
@@ -24,7 +24,7 @@ import { IV_LENGTH, IvBatch, TAG_LENGTH, encryptOutputLength, splitEncryptOutput
 import { fromPkcs11 } from "./hsm-error.js";
 import { describeFailure, initToken, loadLibrary, login, methodOf, openSession } from "./library.js";
 import { CKA_KEY_TYPE, CKA_LABEL, CKA_VALUE_LEN, CKM_AES_KEY_GEN, CKS_RO_PUBLIC_SESSION, CKS_RW_PUBLIC_SESSION, readUlong, type NativeLibrary } from "./native.js";
-import { SessionPool, type PooledSession } from "./session-pool.js";
+import { SessionPool } from "./session-pool.js";
 
 /** Options of the PKCS#11 HSM. */
 export interface Pkcs11HsmOptions {
@@ -106,7 +106,7 @@ export class Pkcs11Hsm implements Hsm {
 
   /** Loads the library, finds the token, logs in (a wrong PIN fails here), opens the pool and makes the health key. */
   static async open(opts: Pkcs11HsmOptions): Promise<Pkcs11Hsm> {
-    const loaded = await loadLibrary(opts.modulePath, opts.tokenLabel, opts.poolSize + HSM_SPARE_THREADS);
+    const loaded = await loadLibrary(opts.modulePath, opts.tokenLabel, Math.min(opts.poolSize + HSM_SPARE_THREADS, HSM_DRIVER_MAX_THREADS));
     try {
       const gen = await Pkcs11Hsm.startGeneration(loaded.lib, opts, 1, loaded.slot, loaded.token);
       return new Pkcs11Hsm(loaded.lib, opts, gen);

@@ -221,10 +221,7 @@ export interface HsmFacts {
 export function hsmFacts(run: DoctorRun): Promise<HsmFacts> {
   return run.once("hsm", async () => {
     const settings = await requireSettings(run);
-    // As `xksctl serve` does: the SoftHSM library reads SOFTHSM2_CONF when it loads (the
-    // settings extension [pkcs11] softhsm2_conf is relative to the settings file).
-    const softhsmConf = (settings.pkcs11 as { softhsm2_conf?: string }).softhsm2_conf;
-    if (softhsmConf) run.deps.env.SOFTHSM2_CONF = path.resolve(path.dirname(settings.file), softhsmConf);
+    // openHsm (workflows/open-hsm.ts) applies [pkcs11] softhsm2_conf, as for `serve`.
     try {
       const hsm = await run.deps.openHsm(settings);
       run.onCleanup(() => hsm.close());

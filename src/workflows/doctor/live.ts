@@ -259,34 +259,38 @@ function metadataProblem(c: XksCall): string | null | "disabled" {
   return null;
 }
 
+/** Runs `check` for each target that names keys (the others are skipped with why), with GetKeyMetadata's rows; one outcome. */
+async function perKeyedTarget(run: DoctorRun, check: (t: LiveTarget, rows: Awaited<ReturnType<typeof metadata>>) => Promise<CheckOutcome>): Promise<CheckOutcome> {
+  const parts: CheckOutcome[] = [];
+  for (const t of await targets(run)) {
+    if (t.keyIds.length === 0) parts.push({ status: "skip", message: run.mode === "url" ? "no key id given: pass --key-id" : `${t.label}: no key id in xks_key_id_set` });
+    else parts.push(await check(t, await metadata(run, t)));
+  }
+  return combine(parts);
+}
+
 const metadataCheck: DoctorCheck = {
   id: "live.metadata",
   group: "live",
   title: "GetKeyMetadata for every key answers AES_256, ENCRYPT and DECRYPT, ENABLED (what KMS CreateKey requires)",
   needs: ["live.health"],
-  async run(run) {
-    const parts: CheckOutcome[] = [];
-    for (const t of await targets(run)) {
-      if (t.keyIds.length === 0) {
-        parts.push({ status: "skip", message: run.mode === "url" ? "no key id given: pass --key-id" : `${t.label}: no key id in xks_key_id_set` });
-        continue;
-      }
-      const rows = await metadata(run, t);
+  run: (run) =>
+    perKeyedTarget(run, async (t, rows) => {
       const bad = rows.map((r) => ({ id: r.id, why: metadataProblem(r.call) })).filter((r) => r.why !== null);
       const failed = bad.filter((r) => r.why !== "disabled");
       const disabled = bad.filter((r) => r.why === "disabled");
       if (failed.length > 0) {
-        parts.push({
+        return {
           status: "fail",
           message: `${t.label}: ${failed.map((r) => `key ${JSON.stringify(r.id)}: ${r.why}`).join("; ")}`,
           fix: run.mode === "url" ? localFix(run, "the keys named") : "Run `xksctl doctor --group pkcs11` for what the HSM says about the keys named; create or fix them, or remove them from xks_key_id_set.",
-        });
-      } else if (disabled.length > 0) {
-        parts.push({ status: "warn", message: `${t.label}: ${disabled.map((r) => JSON.stringify(r.id)).join(", ")} reported DISABLED (KMS CreateKey refuses a disabled key)`, fix: run.mode === "url" ? localFix(run, "why the keys are disabled") : "Remove them from disabled_xks_key_ids when they should serve KMS." });
-      } else parts.push({ status: "pass", message: `${t.label}: ${rows.map((r) => r.id).join(", ")} AES_256 ENABLED` });
-    }
-    return combine(parts);
-  },
+        };
+      }
+      if (disabled.length > 0) {
+        return { status: "warn", message: `${t.label}: ${disabled.map((r) => JSON.stringify(r.id)).join(", ")} reported DISABLED (KMS CreateKey refuses a disabled key)`, fix: run.mode === "url" ? localFix(run, "why the keys are disabled") : "Remove them from disabled_xks_key_ids when they should serve KMS." };
+      }
+      return { status: "pass", message: `${t.label}: ${rows.map((r) => r.id).join(", ")} AES_256 ENABLED` };
+    }),
 };
 
 /** Base64 of SHA-256(AAD ‖ metadata ‖ IV ‖ ciphertext ‖ tag), XKS API §6.3. */
@@ -340,29 +344,18 @@ const cryptoCheck: DoctorCheck = {
   group: "live",
   title: "Encrypt with AAD and a CDIV (SHA_256), checked as KMS checks it, then Decrypt, per enabled key",
   needs: ["live.health"],
-  async run(run) {
-    const parts: CheckOutcome[] = [];
-    for (const t of await targets(run)) {
-      if (t.keyIds.length === 0) {
-        parts.push({ status: "skip", message: run.mode === "url" ? "no key id given: pass --key-id" : `${t.label}: no key id in xks_key_id_set` });
-        continue;
-      }
-      const rows = await metadata(run, t);
+  run: (run) =>
+    perKeyedTarget(run, async (t, rows) => {
       const usable = rows.filter((r) => metadataProblem(r.call) === null).map((r) => r.id);
-      if (usable.length === 0) {
-        parts.push({ status: "skip", message: `${t.label}: no enabled AES-256 key to encrypt with (see live.metadata)` });
-        continue;
-      }
+      if (usable.length === 0) return { status: "skip", message: `${t.label}: no enabled AES-256 key to encrypt with (see live.metadata)` };
       const failed: string[] = [];
       for (const id of usable) {
         const why = await roundTrip(run, t, id);
         if (why) failed.push(`key ${JSON.stringify(id)}: ${why}`);
       }
-      if (failed.length > 0) parts.push({ status: "fail", message: `${t.label}: ${failed.join("; ")}`, fix: run.mode === "url" ? localFix(run, "the keys named") : "Run `xksctl doctor --group pkcs11` (round trip and IV checks in the HSM) and read the proxy's log for the key named." });
-      else parts.push({ status: "pass", message: `${t.label}: Encrypt (AAD, CDIV) and Decrypt with ${usable.join(", ")}` });
-    }
-    return combine(parts);
-  },
+      if (failed.length > 0) return { status: "fail", message: `${t.label}: ${failed.join("; ")}`, fix: run.mode === "url" ? localFix(run, "the keys named") : "Run `xksctl doctor --group pkcs11` (round trip and IV checks in the HSM) and read the proxy's log for the key named." };
+      return { status: "pass", message: `${t.label}: Encrypt (AAD, CDIV) and Decrypt with ${usable.join(", ")}` };
+    }),
 };
 
 const authCheck: DoctorCheck = {

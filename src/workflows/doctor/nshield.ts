@@ -6,7 +6,7 @@
  */
 import path from "node:path";
 import { cknfastPlan, defaultCknfastrcPath, parseCknfastrc } from "../../config/cknfastrc.js";
-import { XksctlError, isXksctlError } from "../../errors.js";
+import { ERROR_CATALOGUE, XksctlError, isXksctlError } from "../../errors.js";
 import { readEnquiry, type EnquiryReport } from "../../hsm/nfast/enquiry.js";
 import { listCardsets, listNamedKeys, modeNeedsCardForKeyGeneration, readWorld, type CardsetInfo, type NamedKey, type WorldReport } from "../../hsm/nfast/nfkminfo.js";
 import { worldProblems } from "../../hsm/nfast/status.js";
@@ -123,7 +123,7 @@ const toolsCheck = nshieldCheck({
     const where = (t: string) => run.deps.findTool(t);
     const missing = READ_TOOLS.filter((t) => !where(t));
     if (missing.length > 0) {
-      return { status: "fail", message: `${missing.join(", ")} not found on PATH, in $NFAST_HOME/bin or in /opt/nfast/bin`, fix: new XksctlError("XKS_TOOL_MISSING", "").remedy };
+      return { status: "fail", message: `${missing.join(", ")} not found on PATH, in $NFAST_HOME/bin or in /opt/nfast/bin`, fix: ERROR_CATALOGUE.XKS_TOOL_MISSING.remedy };
     }
     const dir = path.dirname(where(READ_TOOLS[0]!)!);
     const verbsMissing = VERB_TOOLS.filter((t) => !where(t));
@@ -143,7 +143,7 @@ const hardserverCheck = nshieldCheck({
     if (e.error) return { status: "fail", message: e.error.message, fix: toolFix(e.error) };
     const s = e.value!.server;
     if (s.mode !== "operational" || !/^none$/i.test(s.replyFlags)) {
-      return { status: "fail", message: `the hardserver reports mode ${s.mode}, flags ${s.replyFlags}`, fix: new XksctlError("XKS_HARDSERVER_DOWN", "").remedy };
+      return { status: "fail", message: `the hardserver reports mode ${s.mode}, flags ${s.replyFlags}`, fix: ERROR_CATALOGUE.XKS_HARDSERVER_DOWN.remedy };
     }
     return { status: "pass", message: `operational${s.version ? `, version ${s.version}` : ""}` };
   },
@@ -220,7 +220,7 @@ const worldCheck = nshieldCheck({
     if (w.error) return { status: "fail", message: w.error.message, fix: toolFix(w.error) };
     const world = w.value!.world;
     if (!world.initialised || !world.usable) {
-      return { status: "fail", message: `the Security World is not usable (state ${world.state})`, fix: new XksctlError("XKS_WORLD_UNUSABLE", "").remedy };
+      return { status: "fail", message: `the Security World is not usable (state ${world.state})`, fix: ERROR_CATALOGUE.XKS_WORLD_UNUSABLE.remedy };
     }
     return { status: "pass", message: `Initialised Usable${world.generation ? ` (generation ${world.generation})` : ""}` };
   },
@@ -238,7 +238,7 @@ const modulesCheck = nshieldCheck({
     for (const m of e.value?.modules ?? []) {
       if (!m.usable) problems.push(`Module #${m.index}: enquiry reports mode ${m.mode}, flags ${m.replyFlags}${m.hardwareStatus ? `, hardware ${m.hardwareStatus}` : ""}`);
     }
-    if (problems.length > 0) return { status: "fail", message: problems.join("; "), fix: new XksctlError("XKS_MODULE_UNUSABLE", "").remedy };
+    if (problems.length > 0) return { status: "fail", message: problems.join("; "), fix: ERROR_CATALOGUE.XKS_MODULE_UNUSABLE.remedy };
     const mods = w.value!.modules.map((m) => `#${m.index}${m.esn ? ` (ESN ${m.esn})` : ""}`);
     return { status: "pass", message: `${mods.length === 1 ? "module" : "modules"} ${mods.join(", ")} usable` };
   },

@@ -142,7 +142,6 @@ export async function inspectExisting(
 
   if (checked.settings) {
     const s = checked.settings;
-    if (values.softhsmConf) process.env.SOFTHSM2_CONF = deps.env.SOFTHSM2_CONF = path.resolve(path.dirname(settingsFile), values.softhsmConf);
     let hsm: Hsm | undefined;
     try {
       hsm = await deps.openHsm(s);
