@@ -6,6 +6,7 @@
  *
  *   node --import tsx bench/run.ts [--runs N] [--only flood|slow|plain]   (scripts/bench.sh builds dist/ and the shim first)
  *   XKSCTL_BENCH_BASELINE=/path/to/other/checkout  also runs the slow scenarios on that build (same run)
+ *   XKSCTL_BENCH_KEEP_LOGS=1  keeps each h2load per-request log (build/bench/*.log.kept: start µs, status, duration µs)
  *
  * Scenarios (see LABELS below):
  *   a    plain SoftHSM: /ping vs signed Encrypt, h2load -n 20000 -c 16 -m 8
@@ -274,6 +275,7 @@ export async function h2load(args: string[], url: string): Promise<LoadResult> {
   // streams (not counted as failed) or reset streams (counted as failed; "no response" below).
   // Neither is a response, so neither enters the percentiles.
   const rows = fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean).map((l) => l.split("\t")).filter((r) => r[1] !== "0");
+  if (process.env.XKSCTL_BENCH_KEEP_LOGS) fs.copyFileSync(log, `${log}.kept`);
   fs.rmSync(log, { force: true });
   const durations = rows.map((r) => Number(r[2]) / 1000).sort((a, b) => a - b); // µs -> ms
   const at = (q: number) => durations[Math.min(durations.length - 1, Math.floor(durations.length * q))] ?? NaN;

@@ -2,17 +2,20 @@
  * The SigV4 canonical request and string to sign (AWS SigV4 spec, "Create a canonical request").
  * Pure functions; the body hash is always computed by us from the received bytes.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
-/** Hex SHA-256. */
+/** Hex SHA-256 (one-shot: no Hash object per call; this runs twice per request). */
 export function sha256Hex(data: Buffer | string): string {
-  return createHash("sha256").update(data).digest("hex");
+  return hash("sha256", data, "hex");
 }
+
+/** Whitespace SigV4 folds: a run of two, or any but the plain space. */
+const FOLDABLE = /\s\s|[^\S ]/;
 
 /** Trims a header value and folds inner runs of spaces, as SigV4 requires. */
 export function canonicalHeaderValue(v: string | string[]): string {
-  const joined = Array.isArray(v) ? v.map((x) => x.trim()).join(",") : v;
-  return joined.trim().replace(/\s+/g, " ");
+  const joined = (Array.isArray(v) ? v.map((x) => x.trim()).join(",") : v).trim();
+  return FOLDABLE.test(joined) ? joined.replace(/\s+/g, " ") : joined;
 }
 
 /** RFC 3986 encoding as SigV4 wants it (unreserved kept, everything else %XX upper-case). */

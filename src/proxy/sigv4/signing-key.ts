@@ -19,7 +19,7 @@ export class SigningKeyCache {
   }
 }
 
-/** Hex HMAC-SHA256 of the string to sign. */
-export function signature(signingKey: Buffer, toSign: string): string {
-  return createHmac("sha256", signingKey).update(toSign).digest("hex");
+/** HMAC-SHA256 of the string to sign: the signature's 32 bytes. */
+export function signature(signingKey: Buffer, toSign: string): Buffer {
+  return createHmac("sha256", signingKey).update(toSign).digest();
 }

@@ -51,11 +51,6 @@ function header(req: SignedRequest, name: string): string | string[] | undefined
   return req.headers[name];
 }
 
-function equalHex(a: string, b: string): boolean {
-  const x = Buffer.from(a, "utf8");
-  const y = Buffer.from(b, "utf8");
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 /** Verifies the request's SigV4 signature against the store's credentials. */
 export function verifySigV4(req: SignedRequest, opts: VerifyOptions): VerifyResult {
@@ -91,8 +86,10 @@ export function verifySigV4(req: SignedRequest, opts: VerifyOptions): VerifyResu
   const signedList = sorted.join(";");
   const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
   const signingKey = keys.get(cred.secretAccessKey, auth.date, auth.region, auth.service);
+  // parseAuthorization accepted exactly 64 lower-case hex digits: 32 bytes, compared in constant time.
+  const claimedSignature = Buffer.from(auth.signature, "hex");
   const matches = (p: string) =>
-    equalHex(signature(signingKey, stringToSign(amzDate, scope, canonicalRequest(req.method, p, req.query, canonicalHeaders, signedList, payloadHash))), auth.signature);
+    timingSafeEqual(signature(signingKey, stringToSign(amzDate, scope, canonicalRequest(req.method, p, req.query, canonicalHeaders, signedList, payloadHash))), claimedSignature);
   // The raw path first (curl, KMS); the normalised form only when that fails (smithy, §8.1).
   if (matches(req.path)) return { ok: true, accessKeyId: cred.accessKeyId };
   let norm: string | undefined;

@@ -43,7 +43,7 @@ export function signKmsRequest(input: SignInput): Record<string, string> {
   const signed = headers.map(([k]) => k).join(";");
   const canonical = canonicalRequest(input.method, u.pathname, u.search.replace(/^\?/, ""), headers, signed, sha256Hex(input.body));
   const scope = `${day}/${input.region}/${service}/aws4_request`;
-  const sig = signature(keys.get(input.secret, day, input.region, service), stringToSign(date, scope, canonical));
+  const sig = signature(keys.get(input.secret, day, input.region, service), stringToSign(date, scope, canonical)).toString("hex");
   return {
     "x-amz-date": date,
     authorization: `AWS4-HMAC-SHA256 Credential=${input.accessKeyId}/${scope}, SignedHeaders=${signed}, Signature=${sig}`,

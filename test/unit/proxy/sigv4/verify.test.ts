@@ -39,6 +39,13 @@ describe("accepts", () => {
     const { host, ...rest } = req.headers as Record<string, string>;
     assert.deepEqual(verify({ ...req, headers: { ...rest, ":authority": host! } }).ok, true);
   });
+  test("a signed header whose value has tabs and runs of spaces (folded to one space, as SigV4 says)", async () => {
+    const req = await smithySigned({ headers: { "x-xksctl-test": "  a b   c  d ", "x-xksctl-tab": "a\tb" } });
+    assert.equal(req.headers["x-xksctl-test"], "  a b   c  d ");
+    assert.equal(req.headers["x-xksctl-tab"], "a\tb");
+    assert.deepEqual(verify(req), { ok: true, accessKeyId: cred.accessKeyId });
+    assert.equal(verify({ ...req, headers: { ...req.headers, "x-xksctl-test": "a b c dd" } }).ok, false);
+  });
   test("skew just under 5 minutes either way", async () => {
     assert.equal(verify(await smithySigned({ at: T0 - 299_000 })).ok, true);
     assert.equal(verify(await smithySigned({ at: T0 + 299_000 })).ok, true);
