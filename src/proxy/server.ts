@@ -18,7 +18,6 @@ import { VERSION } from "../version.js";
 import { Admission, type AdmissionLimits } from "./admission.js";
 import { ClientGone, readBody } from "./body-reader.js";
 import { XksError, toXksResponse, type Situation } from "./errors.js";
-import { http1Exchange, http2Exchange, type BodyLeft, type Exchange } from "./exchange.js";
 import { handle, type HandlerDeps } from "./handlers.js";
 import { HealthMonitor, healthTiming, type EkmModule } from "./health.js";
 import type { Logger } from "./log.js";
@@ -75,6 +74,8 @@ export interface ProxyServer {
   health: HealthMonitor;
 }
 
+type AnyRequest = http.IncomingMessage | http2.Http2ServerRequest;
+type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;
 type LogFields = Record<string, unknown>;
 
 interface State {
@@ -156,6 +157,18 @@ class EventSummary<K extends string> {
   }
 }
 
+const isHttp1 = (res: AnyResponse): res is http.ServerResponse => "shouldKeepAlive" in res;
+
+/**
+ * Whether an HTTP/2 request's body must be cut off after the answer: always after a body that
+ * was too large or too slow; otherwise when it is still arriving and its size is unknown or over
+ * the cap (a declared small body is discarded as it arrives).
+ */
+function cutOff(req: http2.Http2ServerRequest, bodyLeft: "always" | "ifLarge" | undefined): boolean {
+  if (bodyLeft === undefined || req.complete || req.stream.endAfterHeaders) return false;
+  return bodyLeft === "always" || !(Number(req.headers["content-length"] ?? Infinity) <= MAX_BODY_BYTES);
+}
+
 /** The 429 of admission control, rendered once: under a flood it is most of what the proxy sends. */
 const OVERLOADED = toXksResponse(new XksError("overloaded"));
 const OVERLOADED_HEADERS = Object.freeze({ "content-type": "application/json", "content-length": String(Buffer.byteLength(OVERLOADED.body)) }) as Record<string, string>;
@@ -173,65 +186,82 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
   const dropped = new EventSummary<"max">(logger, "connections refused: max_connections reached", () => `max_connections = ${state.limits.maxConnections}`);
   let closing = false;
 
-  /** Sends a JSON answer (`bodyLeft`: see Exchange.respond). */
-  const send = (x: Exchange, status: number, body: string, extra?: Record<string, string>, bodyLeft?: BodyLeft) => {
-    if (x.answered()) return;
-    const headers: Record<string, string> = extra === OVERLOADED_HEADERS ? extra : { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...extra };
-    x.respond(status, headers, body, bodyLeft, closing);
+  /**
+   * Sends a JSON answer. `bodyLeft`: the request body may still be arriving and must not be read
+   * to its end: HTTP/1.1 closes the connection after the answer ("always"), or only when the body
+   * is unbounded ("ifLarge": chunked or over the cap; a small one is discarded by Node); HTTP/2
+   * ends the stream with RST_STREAM(NO_ERROR) after the answer if the client is still sending.
+   */
+  const send = (req: AnyRequest, res: AnyResponse, status: number, body: string, extra?: Record<string, string>, bodyLeft?: "always" | "ifLarge") => {
+    if (res.headersSent || res.destroyed) return;
+    let headers: Record<string, string> = extra === OVERLOADED_HEADERS ? extra : { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...extra };
+    if (isHttp1(res)) {
+      const large = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES;
+      if (closing || bodyLeft === "always" || (bodyLeft === "ifLarge" && large)) headers = { ...headers, connection: "close" };
+    }
+    res.writeHead(status, headers);
+    res.end(body);
+    if (!isHttp1(res) && cutOff(req as http2.Http2ServerRequest, bodyLeft)) {
+      // RST_STREAM(NO_ERROR) once the answer is out: close() waits for a 'finish' that has not come yet.
+      const stream = (res as http2.Http2ServerResponse).stream;
+      const rst = () => {
+        if (!stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      };
+      if (stream.writableFinished) rst();
+      else stream.once("finish", rst);
+    }
   };
 
-  const onHttp1Request = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    // HTTP/1.1 messages emit 'error' (a reset mid-body) only when listened to; be explicit.
-    req.on("error", noop);
-    res.on("error", noop);
-    onRequest(http1Exchange(req, res, MAX_BODY_BYTES));
-  };
-
-  const onRequest = (x: Exchange) => {
+  const onRequest = (req: AnyRequest, res: AnyResponse) => {
     const started = process.hrtime.bigint();
-    const rawUrl = x.url;
+    if (isHttp1(res)) {
+      // HTTP/1.1 messages emit 'error' (a reset mid-body) only when listened to; be explicit.
+      req.on("error", noop);
+      res.on("error", noop);
+    }
+    const rawUrl = req.url ?? "/";
     const q = rawUrl.indexOf("?");
     const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
-    const method = x.method;
+    const method = req.method ?? "GET";
     if (path === "/ping" && q < 0) {
-      x.body.resume();
-      if (!answerPing(method, x, closing)) sendError(x, new XksError("pingMethod"), 405, { allow: "GET" });
+      req.resume();
+      if (!answerPing(method, res)) sendError(req, res, new XksError("pingMethod"), 405, { allow: "GET" });
       return;
     }
     const current = state;
     const route = current.route(path);
-    if (route && method === "POST" && q < 0 && !(Number(x.headers["content-length"] ?? 0) > MAX_BODY_BYTES)) {
+    if (route && method === "POST" && q < 0 && !(Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES)) {
       // The common case first, and admission before anything else is allocated or read.
       const ticket = admission.tryAdmit();
       if (typeof ticket === "string") {
-        x.body.resume();
-        send(x, OVERLOADED.status, OVERLOADED.body, OVERLOADED_HEADERS, "ifLarge");
+        req.resume();
+        send(req, res, OVERLOADED.status, OVERLOADED.body, OVERLOADED_HEADERS, "ifLarge");
         shed.note(ticket);
         return;
       }
-      const ctx = requestContext(x, route, started);
+      const ctx = requestContext(req, route, started);
       if (logger.enabled("DEBUG")) logger.log("DEBUG", "request received", ctx.fields);
-      void serveAdmitted(x, path, route, current, ctx).finally(() => admission.release(ticket));
+      void serveAdmitted(req, res, path, route, current, ctx).finally(() => admission.release(ticket));
       return;
     }
     // Refused before the body is read (nothing of it is used).
-    const ctx = requestContext(x, route, started);
+    const ctx = requestContext(req, route, started);
     const refuse = (situation: Situation, opts: { status?: number; headers?: Record<string, string>; detail?: string } = {}) => {
-      x.body.resume();
+      req.resume();
       const e = new XksError(situation, { detail: opts.detail });
-      sendError(x, e, opts.status, opts.headers);
+      sendError(req, res, e, opts.status, opts.headers);
       ctx.finish(opts.status ?? e.status, e.errorName, e.logDetail);
     };
     if (!route) return refuse("unknownPath");
     // The spec defines no body for 405; KMS reads JSON, so send the usual error shape.
     if (method !== "POST") return refuse("methodNotAllowed", { status: 405, headers: { allow: "POST" } });
     if (q >= 0) return refuse("queryString", { detail: `${rawUrl.length - q - 1} characters after "?"` });
-    return refuse("bodyTooLarge", { detail: `content-length ${x.headers["content-length"]}` });
+    return refuse("bodyTooLarge", { detail: `content-length ${req.headers["content-length"]}` });
   };
 
   /** The log line's fields and the function that writes it once the answer is sent. */
-  const requestContext = (x: Exchange, route: Route | undefined, started: bigint) => {
-    const fields: LogFields = { operation: route?.operation, store: route?.store.uri_path_prefix, keyId: route?.keyId, http: x.httpVersion };
+  const requestContext = (req: AnyRequest, route: Route | undefined, started: bigint) => {
+    const fields: LogFields = { operation: route?.operation, store: route?.store.uri_path_prefix, keyId: route?.keyId, http: req.httpVersion };
     const finish = (status: number, errorName?: string, detail?: string) => {
       // 501 answers an input larger than the proxy supports: the client's problem, not ours.
       const level = status >= 500 && status !== 501 ? "ERROR" : status >= 400 ? "WARN" : "INFO";
@@ -246,28 +276,28 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
   };
   type RequestContext = ReturnType<typeof requestContext>;
 
-  const sendError = (x: Exchange, err: unknown, status?: number, headers?: Record<string, string>, bodyLeft: BodyLeft = "ifLarge") => {
+  const sendError = (req: AnyRequest, res: AnyResponse, err: unknown, status?: number, headers?: Record<string, string>, bodyLeft: "always" | "ifLarge" = "ifLarge") => {
     const r = toXksResponse(err);
-    send(x, status ?? r.status, r.body, headers, bodyLeft);
+    send(req, res, status ?? r.status, r.body, headers, bodyLeft);
     return r;
   };
 
   /** Body → SigV4 → Content-Type → JSON → handler, for an admitted request. */
-  const serveAdmitted = async (x: Exchange, path: string, route: Route, { settings, handlerDeps }: State, { fields, finish }: RequestContext) => {
+  const serveAdmitted = async (req: AnyRequest, res: AnyResponse, path: string, route: Route, { settings, handlerDeps }: State, { fields, finish }: RequestContext) => {
     let body: Buffer;
     try {
-      body = await readBody(x.body, { maxBytes: MAX_BODY_BYTES, timeoutMs: settings.server.body_timeout_milli });
+      body = await readBody(req, { maxBytes: MAX_BODY_BYTES, timeoutMs: settings.server.body_timeout_milli });
     } catch (err) {
       if (err instanceof ClientGone) {
         if (logger.enabled("INFO")) logger.log("INFO", "request abandoned by the client", { ...fields, bodyBytes: err.bytes });
         return;
       }
-      const r = sendError(x, err, undefined, undefined, "always");
+      const r = sendError(req, res, err, undefined, undefined, "always");
       return finish(r.status, r.errorName, r.logDetail);
     }
     try {
       if (settings.security.is_sigv4_auth_enabled) {
-        const v = verifySigV4({ method: "POST", path, query: "", headers: x.headers, body }, {
+        const v = verifySigV4({ method: "POST", path, query: "", headers: req.headers, body }, {
           region: settings.server.region,
           service: settings.server.service,
           credentials: route.store.credentials,
@@ -277,17 +307,17 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
         // Which credential signed it (the id only): shows when KMS has moved to a rotated one.
         fields.accessKeyId = v.accessKeyId;
       }
-      const ct = String(x.headers["content-type"] ?? "");
+      const ct = String(req.headers["content-type"] ?? "");
       if (!/^application\/json\s*(;|$)/i.test(ct)) throw new XksError("contentType", { detail: ct.slice(0, 100) });
       const result = await handle(route, parseJsonBody(body), handlerDeps);
       fields.kmsRequestId = result.metadata.kmsRequestId;
       fields.kmsOperation = result.metadata.kmsOperation;
       fields.awsPrincipalArn = result.metadata.awsPrincipalArn;
-      send(x, 200, JSON.stringify(result.body));
+      send(req, res, 200, JSON.stringify(result.body));
       finish(200);
     } catch (err) {
       if (fields.kmsRequestId === undefined) fields.kmsRequestId = peekRequestId(body);
-      const r = sendError(x, err);
+      const r = sendError(req, res, err);
       finish(r.status, r.errorName, r.logDetail);
     }
   };
@@ -295,9 +325,8 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
   const tlsOn = initial.security.is_tls_enabled;
   const limits0 = state.limits;
   const main: http2.Http2SecureServer | http.Server = tlsOn
-    ? http2.createSecureServer({ ...tlsOptions(initial), allowHTTP1: true, handshakeTimeout: limits0.handshakeTimeoutMs, settings: h2Settings(limits0) })
-    : http.createServer({ maxHeaderSize: MAX_HEADER_LIST_BYTES }, onHttp1Request);
-  if (tlsOn) withoutCompatLayer(main as http2.Http2SecureServer, onHttp1Request);
+    ? http2.createSecureServer({ ...tlsOptions(initial), allowHTTP1: true, handshakeTimeout: limits0.handshakeTimeoutMs, settings: h2Settings(limits0) }, onRequest)
+    : http.createServer({ maxHeaderSize: MAX_HEADER_LIST_BYTES }, onRequest);
   applyHttp1Limits(main, limits0);
 
   if (tlsOn && initial.security.is_mtls_enabled) {
@@ -354,7 +383,8 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     h2.on("sessionError", (err: NodeJS.ErrnoException) => {
       if (logger.enabled("DEBUG")) logger.log("DEBUG", "HTTP/2 session error", { reason: err.code ?? err.message });
     });
-    h2.on("stream", (stream, headers) => {
+    h2.on("stream", (stream) => {
+      // (Node's compatibility layer listens for the stream's errors.)
       openStreams++;
       const session = stream.session!;
       streamsOf.set(session, (streamsOf.get(session) ?? 0) + 1);
@@ -365,7 +395,6 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
         // Draining: GOAWAY as soon as this connection has nothing in flight (see close()).
         if (closing && left === 0 && !session.closed) session.close();
       });
-      onRequest(http2Exchange(stream, headers, MAX_BODY_BYTES));
     });
   }
 
@@ -374,7 +403,7 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     pingPort !== initial.server.port
       ? http.createServer({ maxHeaderSize: MAX_HEADER_LIST_BYTES }, (req, res) => {
           req.resume();
-          if (req.url !== "/ping" || !answerPing(req.method ?? "GET", http1Exchange(req, res, MAX_BODY_BYTES), false)) {
+          if (req.url !== "/ping" || !answerPing(req.method ?? "GET", res)) {
             const body = toXksResponse(new XksError("pingPortOnly")).body;
             res.writeHead(404, { "content-type": "application/json", "content-length": String(body.length) });
             res.end(body);
@@ -457,23 +486,11 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
 
 /** The /ping answer (main port and ping port): 200 text for GET and HEAD; false for other methods. */
 const PONG = `pong from xksctl v${VERSION}\n`;
-const PONG_HEADERS = Object.freeze({ "content-type": "text/plain", "content-length": String(PONG.length) }) as Record<string, string>;
-function answerPing(method: string, x: Exchange, closing: boolean): boolean {
+function answerPing(method: string, res: AnyResponse): boolean {
   if (method !== "GET" && method !== "HEAD") return false;
-  x.respond(200, PONG_HEADERS, method === "HEAD" ? "" : PONG, undefined, closing);
+  res.writeHead(200, { "content-type": "text/plain", "content-length": String(PONG.length) });
+  res.end(method === "HEAD" ? "" : PONG);
   return true;
-}
-
-/**
- * Serves HTTP/1.1 (the ALPN fallback) with `onHttp1` while HTTP/2 streams stay with the core
- * `stream` API: Node's http2 server installs its compatibility layer (a `stream` listener that
- * builds Http2ServerRequest/Response) as soon as a `request` listener is added, and the HTTP/1.1
- * fallback needs one. The listener it installed is taken off again.
- */
-function withoutCompatLayer(server: http2.Http2SecureServer, onHttp1: (req: http.IncomingMessage, res: http.ServerResponse) => void): void {
-  const before = new Set(server.listeners("stream"));
-  server.on("request", onHttp1 as never);
-  for (const l of server.listeners("stream")) if (!before.has(l)) server.off("stream", l as never);
 }
 
 /** Best-effort kmsRequestId from a body that failed later checks, for the log line only. */
