@@ -51,7 +51,6 @@ function header(req: SignedRequest, name: string): string | string[] | undefined
   return req.headers[name];
 }
 
-
 /** Verifies the request's SigV4 signature against the store's credentials. */
 export function verifySigV4(req: SignedRequest, opts: VerifyOptions): VerifyResult {
   const rawAuth = req.headers.authorization;
