@@ -39,8 +39,8 @@ export type Refusal = "in-flight" | "event-loop" | "congested" | undefined;
 
 /** Counts admitted requests and measures the event-loop delay. */
 export class Admission {
-  /** Admission times of the requests in flight, oldest first (a Map keeps insertion order). */
-  private admitted = new Map<number, number>();
+  /** The tickets of the requests in flight (a ticket is released once). */
+  private admitted = new Set<number>();
   private nextId = 0;
   private lastTick: number;
   /** The cap on admitted requests after congestion; Infinity when the loop keeps up. */
@@ -84,15 +84,9 @@ export class Admission {
   }
 
   /** How far the event loop is behind now, ms: how long the lag timer has been kept waiting. */
-  loopDelayMs(): number {
+  private loopDelayMs(): number {
     if (!this.timer) return 0;
     return Math.max(0, this.clock() - this.lastTick - TICK_MS);
-  }
-
-  /** How long the oldest admitted request has been in flight, ms (0 when none is). */
-  oldestInFlightMs(): number {
-    for (const at of this.admitted.values()) return this.clock() - at;
-    return 0;
   }
 
   /**
@@ -114,7 +108,7 @@ export class Admission {
       if (this.admitted.size >= this.cap) return "congested";
     }
     const id = this.nextId++;
-    this.admitted.set(id, now);
+    this.admitted.add(id);
     return id;
   }
 

@@ -50,13 +50,17 @@ export type BodyField =
 
 type Message = string | ((field: BodyField) => string);
 
-/** Every error situation: errorName and the fixed errorMessage. The only place these texts live. */
+/**
+ * Every error situation: errorName, the fixed errorMessage and, where it is not the errorName's,
+ * the HTTP status. The only place these texts live.
+ */
 export const XKS_SITUATIONS = {
   // Before the body is read: route, method, query, size, load.
   unknownPath: { errorName: "InvalidUriPathException", message: "the URI path is not a valid XKS API path for this proxy" },
   pingPortOnly: { errorName: "InvalidUriPathException", message: "this port serves only GET /ping" },
-  methodNotAllowed: { errorName: "ValidationException", message: "the XKS API accepts only POST on this path" },
-  pingMethod: { errorName: "ValidationException", message: "use GET /ping" },
+  // A wrong method is 405 (the spec defines no body for it; KMS reads JSON, so the usual shape).
+  methodNotAllowed: { errorName: "ValidationException", status: 405, message: "the XKS API accepts only POST on this path" },
+  pingMethod: { errorName: "ValidationException", status: 405, message: "use GET /ping" },
   queryString: { errorName: "ValidationException", message: "the XKS API takes no query string" },
   malformedHttp: { errorName: "ValidationException", message: "the request is not valid HTTP" },
   requestTimeout: { errorName: "ValidationException", message: "the request did not arrive in time" },
@@ -92,7 +96,7 @@ export const XKS_SITUATIONS = {
   hsmTimeout: { errorName: "DependencyTimeoutException", message: "the HSM did not answer in time" },
   hsmInternal: { errorName: "InternalException", message: "the HSM operation failed" },
   internal: { errorName: "InternalException", message: "internal error" },
-} as const satisfies Record<string, { errorName: XksErrorName; message: Message }>;
+} as const satisfies Record<string, { errorName: XksErrorName; status?: number; message: Message }>;
 
 /** One error situation. */
 export type Situation = keyof typeof XKS_SITUATIONS;
@@ -131,7 +135,7 @@ export class XksError extends Error {
     Error.stackTraceLimit = limit;
     this.name = "XksError";
     this.errorName = entry.errorName;
-    this.status = XKS_ERRORS[entry.errorName];
+    this.status = ("status" in entry ? entry.status : undefined) ?? XKS_ERRORS[entry.errorName];
     this.logDetail = opts.detail;
   }
 }
@@ -142,7 +146,7 @@ export function fieldError(situation: FieldSituation, field: BodyField, detail?:
 }
 
 /** Makes a message safe for errorMessage: printable ASCII only, at most 511 characters. */
-export function safeMessage(text: string): string {
+function safeMessage(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, "?").slice(0, 511);
 }
 
@@ -154,7 +158,7 @@ function describeUnexpected(err: unknown): string {
 }
 
 /** The XksError for any thrown value: HsmErrors by kind, anything else is an internal failure. */
-export function asXksError(err: unknown): XksError {
+function asXksError(err: unknown): XksError {
   if (err instanceof XksError) return err;
   if (isHsmError(err)) return new XksError(HSM_SITUATION[err.kind], { detail: err.message });
   return new XksError("internal", { detail: describeUnexpected(err) });

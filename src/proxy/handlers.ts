@@ -1,6 +1,7 @@
 /**
  * The four XKS API v1 operations (xks-api.md §5), after routing and SigV4. Check order follows
- * §7: JSON fields (400) → key in the store (404) → key status (400) → size limits (501) → HSM.
+ * §7: requestMetadata (400) → allow rules (403) → body fields (400) → key in the store (404) →
+ * key status (400) → size limits (501) → HSM.
  * Handlers return the response object or throw; src/proxy/errors.ts renders failures.
  */
 import type { Settings, KeyStoreSettings } from "../config/types.js";
@@ -9,7 +10,7 @@ import { buildHsmAad, cdiv } from "./aad.js";
 import { XksError, fieldError } from "./errors.js";
 import type { HealthMonitor } from "./health.js";
 import { allowed } from "./authorize.js";
-import { checkDecrypt, checkEncrypt, checkMetadata, decodeB64, type RequestMetadata } from "./request-body.js";
+import { checkDecrypt, checkEncrypt, checkMetadata, type RequestMetadata } from "./request-body.js";
 import type { Route } from "./router.js";
 
 /** What the handlers use. */
@@ -39,15 +40,18 @@ function checkSize(field: "plaintext" | "ciphertext" | "additionalAuthenticatedD
   }
 }
 
-/** Applies [limits] to the data field and the AAD, then decodes both (check order §7: 501 before the HSM). */
+/**
+ * Applies [limits] to the data field and the AAD, then decodes both (check order §7: 501 before
+ * the HSM). checkEncrypt / checkDecrypt have already checked that both are strict Base64.
+ */
 function limitAndDecode(field: "plaintext" | "ciphertext", dataB64: string, aadB64: string | undefined, deps: HandlerDeps): { data: Buffer; aad?: Buffer } {
   const limits = deps.settings.limits;
   checkSize(field, dataB64, limits.max_plaintext_in_base64);
   checkSize("additionalAuthenticatedData", aadB64, limits.max_aad_in_base64);
-  const aad = aadB64 === undefined ? undefined : decodeB64("additionalAuthenticatedData", aadB64);
+  const aad = aadB64 === undefined ? undefined : Buffer.from(aadB64, "base64");
   // The AAD length is a u16 in the HSM AAD (the reference crashes past it).
   if (aad && aad.length > 65535) throw fieldError("fieldTooLarge", "additionalAuthenticatedData", `${aad.length} bytes, the HSM AAD allows 65535`);
-  return { data: decodeB64(field, dataB64), aad };
+  return { data: Buffer.from(dataB64, "base64"), aad };
 }
 
 /** Dispatches a routed, authenticated request to its operation. */

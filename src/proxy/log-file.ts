@@ -18,7 +18,7 @@ import path from "node:path";
 export type RotationKind = "MINUTELY" | "HOURLY" | "DAILY" | "NEVER";
 
 /** Suffix of a log file for a rotation kind, as the reference names them (<prefix>.<date-hour>). */
-export function rotationSuffix(kind: string, t: Date): string {
+function rotationSuffix(kind: string, t: Date): string {
   const iso = t.toISOString();
   switch (kind) {
     case "MINUTELY":

@@ -11,8 +11,6 @@ import { pino, type Logger as PinoLogger } from "pino";
 import type { Settings } from "../config/types.js";
 import { RotatingFile, reportToStderr, type RotationKind } from "./log-file.js";
 
-export { rotationSuffix } from "./log-file.js";
-
 /** Log levels in increasing severity. */
 export type Level = "TRACE" | "DEBUG" | "INFO" | "WARN" | "ERROR";
 const PINO_LEVEL = { TRACE: "trace", DEBUG: "debug", INFO: "info", WARN: "warn", ERROR: "error" } as const;

@@ -25,7 +25,7 @@ const FIXED: { key: string; get: Getter; reason: string }[] = [
   { key: "[security] is_tls_enabled", get: (s) => s.security.is_tls_enabled, reason: WEAKENS },
   { key: "[security] is_mtls_enabled", get: (s) => s.security.is_mtls_enabled, reason: WEAKENS },
   { key: "[security] secondary_auth", get: (s) => s.security.secondary_auth, reason: WEAKENS },
-  { key: "[tls] mtls_client_ca_pem", get: (s) => (s.security.is_mtls_enabled ? fileDigest(s.tls?.mtls_client_ca_pem) : undefined), reason: WEAKENS },
+  { key: "[tls] mtls_client_ca_pem", get: caDigest, reason: WEAKENS },
   { key: "[tls] mtls_client_dns_name", get: (s) => (s.security.is_mtls_enabled ? s.tls?.mtls_client_dns_name : undefined), reason: WEAKENS },
   { key: "[server] ip", get: (s) => s.server.ip, reason: RESTART },
   { key: "[server] port", get: (s) => s.server.port, reason: RESTART },

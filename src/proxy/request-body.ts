@@ -80,14 +80,14 @@ export function checkMetadata(body: Json, op: Operation): RequestMetadata {
   return out;
 }
 
-/** A checked Encrypt request (Base64 still encoded: size limits come after the key checks). */
+/** A checked Encrypt request (Base64 checked but still encoded: size limits come after the key checks). */
 export interface EncryptRequest {
   plaintextB64: string;
   aadB64?: string;
   cdivAlgorithm?: "SHA_256";
 }
 
-/** A checked Decrypt request. */
+/** A checked Decrypt request (the ciphertext and AAD as for EncryptRequest). */
 export interface DecryptRequest {
   ciphertextB64: string;
   iv: Buffer;

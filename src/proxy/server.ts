@@ -172,6 +172,9 @@ function cutOff(req: http2.Http2ServerRequest, bodyLeft: "always" | "ifLarge" | 
 /** The 429 of admission control, rendered once: under a flood it is most of what the proxy sends. */
 const OVERLOADED = toXksResponse(new XksError("overloaded"));
 const OVERLOADED_HEADERS = Object.freeze({ "content-type": "application/json", "content-length": String(Buffer.byteLength(OVERLOADED.body)) }) as Record<string, string>;
+/** The ping port's answer to anything but /ping, rendered once. */
+const PING_PORT_ONLY = toXksResponse(new XksError("pingPortOnly"));
+const PING_PORT_ONLY_HEADERS = Object.freeze({ "content-type": "application/json", "content-length": String(Buffer.byteLength(PING_PORT_ONLY.body)) }) as Record<string, string>;
 
 /** Builds the proxy without listening. */
 export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServer {
@@ -196,8 +199,8 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     if (res.headersSent || res.destroyed) return;
     let headers: Record<string, string> = extra === OVERLOADED_HEADERS ? extra : { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...extra };
     if (isHttp1(res)) {
-      const large = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES;
-      if (closing || bodyLeft === "always" || (bodyLeft === "ifLarge" && large)) headers = { ...headers, connection: "close" };
+      const large = () => req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES;
+      if (closing || bodyLeft === "always" || (bodyLeft === "ifLarge" && large())) headers = { ...headers, connection: "close" };
     }
     res.writeHead(status, headers);
     res.end(body);
@@ -225,7 +228,7 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     const method = req.method ?? "GET";
     if (path === "/ping" && q < 0) {
       req.resume();
-      if (!answerPing(method, res)) sendError(req, res, new XksError("pingMethod"), 405, { allow: "GET" });
+      if (!answerPing(method, res)) sendError(req, res, new XksError("pingMethod"), { allow: "GET" });
       return;
     }
     const current = state;
@@ -246,15 +249,14 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     }
     // Refused before the body is read (nothing of it is used).
     const ctx = requestContext(req, route, started);
-    const refuse = (situation: Situation, opts: { status?: number; headers?: Record<string, string>; detail?: string } = {}) => {
+    const refuse = (situation: Situation, opts: { headers?: Record<string, string>; detail?: string } = {}) => {
       req.resume();
       const e = new XksError(situation, { detail: opts.detail });
-      sendError(req, res, e, opts.status, opts.headers);
-      ctx.finish(opts.status ?? e.status, e.errorName, e.logDetail);
+      sendError(req, res, e, opts.headers);
+      ctx.finish(e.status, e.errorName, e.logDetail);
     };
     if (!route) return refuse("unknownPath");
-    // The spec defines no body for 405; KMS reads JSON, so send the usual error shape.
-    if (method !== "POST") return refuse("methodNotAllowed", { status: 405, headers: { allow: "POST" } });
+    if (method !== "POST") return refuse("methodNotAllowed", { headers: { allow: "POST" } });
     if (q >= 0) return refuse("queryString", { detail: `${rawUrl.length - q - 1} characters after "?"` });
     return refuse("bodyTooLarge", { detail: `content-length ${req.headers["content-length"]}` });
   };
@@ -276,25 +278,27 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
   };
   type RequestContext = ReturnType<typeof requestContext>;
 
-  const sendError = (req: AnyRequest, res: AnyResponse, err: unknown, status?: number, headers?: Record<string, string>, bodyLeft: "always" | "ifLarge" = "ifLarge") => {
+  const sendError = (req: AnyRequest, res: AnyResponse, err: unknown, headers?: Record<string, string>, bodyLeft: "always" | "ifLarge" = "ifLarge") => {
     const r = toXksResponse(err);
-    send(req, res, status ?? r.status, r.body, headers, bodyLeft);
+    send(req, res, r.status, r.body, headers, bodyLeft);
     return r;
   };
 
   /** Body → SigV4 → Content-Type → JSON → handler, for an admitted request. */
-  const serveAdmitted = async (req: AnyRequest, res: AnyResponse, path: string, route: Route, { settings, handlerDeps }: State, { fields, finish }: RequestContext) => {
+  const serveAdmitted = async (req: AnyRequest, res: AnyResponse, path: string, route: Route, { settings, handlerDeps, limits }: State, { fields, finish }: RequestContext) => {
     let body: Buffer;
     try {
-      body = await readBody(req, { maxBytes: MAX_BODY_BYTES, timeoutMs: settings.server.body_timeout_milli });
+      body = await readBody(req, { maxBytes: MAX_BODY_BYTES, timeoutMs: limits.bodyTimeoutMs });
     } catch (err) {
       if (err instanceof ClientGone) {
         if (logger.enabled("INFO")) logger.log("INFO", "request abandoned by the client", { ...fields, bodyBytes: err.bytes });
         return;
       }
-      const r = sendError(req, res, err, undefined, undefined, "always");
+      const r = sendError(req, res, err, undefined, "always");
       return finish(r.status, r.errorName, r.logDetail);
     }
+    /** The parsed body: undefined before parsing, null when it is not JSON. */
+    let json: Record<string, unknown> | null | undefined;
     try {
       if (settings.security.is_sigv4_auth_enabled) {
         const v = verifySigV4({ method: "POST", path, query: "", headers: req.headers, body }, {
@@ -309,14 +313,16 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
       }
       const ct = String(req.headers["content-type"] ?? "");
       if (!/^application\/json\s*(;|$)/i.test(ct)) throw new XksError("contentType", { detail: ct.slice(0, 100) });
-      const result = await handle(route, parseJsonBody(body), handlerDeps);
+      json = null;
+      json = parseJsonBody(body);
+      const result = await handle(route, json, handlerDeps);
       fields.kmsRequestId = result.metadata.kmsRequestId;
       fields.kmsOperation = result.metadata.kmsOperation;
       fields.awsPrincipalArn = result.metadata.awsPrincipalArn;
       send(req, res, 200, JSON.stringify(result.body));
       finish(200);
     } catch (err) {
-      if (fields.kmsRequestId === undefined) fields.kmsRequestId = peekRequestId(body);
+      if (fields.kmsRequestId === undefined) fields.kmsRequestId = requestIdOf(json === undefined ? parseQuietly(body) : json);
       const r = sendError(req, res, err);
       finish(r.status, r.errorName, r.logDetail);
     }
@@ -404,9 +410,8 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
       ? http.createServer({ maxHeaderSize: MAX_HEADER_LIST_BYTES }, (req, res) => {
           req.resume();
           if (req.url !== "/ping" || !answerPing(req.method ?? "GET", res)) {
-            const body = toXksResponse(new XksError("pingPortOnly")).body;
-            res.writeHead(404, { "content-type": "application/json", "content-length": String(body.length) });
-            res.end(body);
+            res.writeHead(PING_PORT_ONLY.status, PING_PORT_ONLY_HEADERS);
+            res.end(PING_PORT_ONLY.body);
           }
         })
       : undefined;
@@ -493,12 +498,16 @@ function answerPing(method: string, res: AnyResponse): boolean {
   return true;
 }
 
-/** Best-effort kmsRequestId from a body that failed later checks, for the log line only. */
-function peekRequestId(body: Buffer): string | undefined {
+/** Best-effort kmsRequestId of a request that failed its checks, for the log line only. */
+function requestIdOf(v: unknown): string | undefined {
+  const id = (v as { requestMetadata?: { kmsRequestId?: unknown } } | null | undefined)?.requestMetadata?.kmsRequestId;
+  return typeof id === "string" ? id.slice(0, 128) : undefined;
+}
+
+/** A body that failed before it was parsed (SigV4, Content-Type), parsed for requestIdOf only. */
+function parseQuietly(body: Buffer): unknown {
   try {
-    const v = JSON.parse(body.toString("utf8")) as { requestMetadata?: { kmsRequestId?: unknown } };
-    const id = v?.requestMetadata?.kmsRequestId;
-    return typeof id === "string" ? id.slice(0, 128) : undefined;
+    return JSON.parse(body.toString("utf8"));
   } catch {
     return undefined;
   }

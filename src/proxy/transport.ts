@@ -75,7 +75,7 @@ function isHttpRefusal(err: NodeJS.ErrnoException): boolean {
 }
 
 /** A complete HTTP/1.1 error response with a JSON body, closing the connection. */
-export function rawHttp1Error(err: XksError): string {
+function rawHttp1Error(err: XksError): string {
   const r = toXksResponse(err);
   return `HTTP/1.1 ${r.status} ${http.STATUS_CODES[r.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n${r.body}`;
 }

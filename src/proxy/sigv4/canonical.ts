@@ -24,7 +24,7 @@ export function uriEncode(s: string): string {
 }
 
 /** decodeURIComponent that never throws: a malformed escape (`%zz`) stays as it is. */
-export function safeDecode(s: string): string {
+function safeDecode(s: string): string {
   try {
     return decodeURIComponent(s);
   } catch {
