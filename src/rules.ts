@@ -53,6 +53,15 @@ export function isValidUriPrefix(prefix: string): boolean {
 }
 
 /** A TCP port from an option value; `allowZero` admits 0 (any free port, for tests). Throws XKS_USAGE. */
+/** An AWS region name (us-east-1, eu-central-2, us-gov-west-1). */
+export const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
+/** Parses a region flag or answer; a wrong one names the flag. */
+export function parseRegion(value: string, flag: string): string {
+  if (!REGION_RE.test(value)) throw new XksctlError("XKS_USAGE", `${flag} must be an AWS region such as us-east-1, got ${JSON.stringify(value)}`);
+  return value;
+}
+
 export function parsePort(value: string, flag: string, opts: { allowZero?: boolean } = {}): number {
   const min = opts.allowZero ? 0 : 1;
   const n = Number(value);

@@ -4,7 +4,7 @@
  * spaces around `=` are read; changed and added lines are written without spaces.
  */
 import path from "node:path";
-import { DEFAULT_NFAST_HOME } from "../platform/exec.js";
+import { nfastHome } from "../platform/exec.js";
 
 /** Key protection the PKCS#11 library is configured for. */
 export type CknfastProtection = "module" | "ocs";
@@ -35,7 +35,7 @@ export function cknfastPlan(protection: CknfastProtection): CknfastPlan {
 
 /** The default cknfastrc path: $NFAST_HOME/cknfastrc, /opt/nfast/cknfastrc when unset. */
 export function defaultCknfastrcPath(env: NodeJS.ProcessEnv): string {
-  return path.join(env.NFAST_HOME && env.NFAST_HOME !== "" ? env.NFAST_HOME : DEFAULT_NFAST_HOME, "cknfastrc");
+  return path.join(nfastHome(env), "cknfastrc");
 }
 
 const VAR_LINE_RE = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/;

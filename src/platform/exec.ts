@@ -13,6 +13,11 @@ import { XksctlError } from "../errors.js";
 /** Where the nShield software lives when NFAST_HOME is unset (nshield-tools.md §1). */
 export const DEFAULT_NFAST_HOME = "/opt/nfast";
 
+/** $NFAST_HOME, /opt/nfast when unset or empty. */
+export function nfastHome(env: NodeJS.ProcessEnv): string {
+  return env.NFAST_HOME && env.NFAST_HOME !== "" ? env.NFAST_HOME : DEFAULT_NFAST_HOME;
+}
+
 /**
  * How the tool's standard streams are connected.
  * - "pipe": output captured, stdin closed (no prompt can block).
@@ -59,8 +64,7 @@ function isExecutable(file: string): boolean {
 /** The directories searched for a tool, in order: PATH, $NFAST_HOME/bin, /opt/nfast/bin. */
 export function toolSearchPath(env: NodeJS.ProcessEnv): string[] {
   const fromPath = (env.PATH ?? "").split(path.delimiter).filter((d) => d !== "");
-  const home = env.NFAST_HOME && env.NFAST_HOME !== "" ? env.NFAST_HOME : DEFAULT_NFAST_HOME;
-  const dirs = [...fromPath, path.join(home, "bin"), path.join(DEFAULT_NFAST_HOME, "bin")];
+  const dirs = [...fromPath, path.join(nfastHome(env), "bin"), path.join(DEFAULT_NFAST_HOME, "bin")];
   return [...new Set(dirs)];
 }
 

@@ -10,7 +10,7 @@
 import fs from "node:fs";
 import { XksctlError } from "../errors.js";
 import { shellQuote } from "../platform/exec.js";
-import { ACCESS_KEY_ID_RE, SECRET_RE, isValidUriPrefix, uriPathOf } from "../rules.js";
+import { ACCESS_KEY_ID_RE, REGION_RE, SECRET_RE, isValidUriPrefix, uriPathOf } from "../rules.js";
 import { readSettingsDocument } from "../config/load.js";
 import { selectStore } from "../config/stores.js";
 
@@ -129,7 +129,7 @@ export function renderAwsSteps(input: AwsStepsInput): AwsSteps {
   const policy = keyPolicy(input.keyAdminArn, input.keyUserArn);
   const server = (settings.doc.server ?? {}) as Record<string, unknown>;
   const region = input.region ?? (typeof server.region === "string" ? server.region : undefined);
-  if (!region || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+  if (!region || !REGION_RE.test(region)) {
     throw new XksctlError("XKS_USAGE", `Pass --region (the AWS region of the KMS keys); the settings give ${JSON.stringify(region ?? null)}.`);
   }
   if (server.region !== undefined && server.region !== region) {

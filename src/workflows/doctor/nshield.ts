@@ -10,7 +10,7 @@ import { ERROR_CATALOGUE, XksctlError, isXksctlError } from "../../errors.js";
 import { readEnquiry, type EnquiryReport } from "../../hsm/nfast/enquiry.js";
 import { listCardsets, listNamedKeys, modeNeedsCardForKeyGeneration, readWorld, type CardsetInfo, type NamedKey, type WorldReport } from "../../hsm/nfast/nfkminfo.js";
 import { worldProblems } from "../../hsm/nfast/status.js";
-import { DEFAULT_NFAST_HOME } from "../../platform/exec.js";
+import { nfastHome } from "../../platform/exec.js";
 import { settingsFacts } from "./facts.js";
 import type { CheckOutcome, DoctorCheck, DoctorRun } from "./types.js";
 
@@ -22,7 +22,7 @@ export const NETHSM_PORT = 9004;
 
 /** $NFAST_HOME (default /opt/nfast) and $NFAST_KMDATA (default $NFAST_HOME/kmdata). */
 function nfastDirs(env: NodeJS.ProcessEnv): { home: string; kmdata: string } {
-  const home = env.NFAST_HOME && env.NFAST_HOME !== "" ? env.NFAST_HOME : DEFAULT_NFAST_HOME;
+  const home = nfastHome(env);
   return { home, kmdata: env.NFAST_KMDATA && env.NFAST_KMDATA !== "" ? env.NFAST_KMDATA : path.join(home, "kmdata") };
 }
 

@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { XksctlError } from "../../errors.js";
-import { ACCESS_KEY_ID_RE, SECRET_RE } from "../../rules.js";
+import { ACCESS_KEY_ID_RE, REGION_RE, SECRET_RE } from "../../rules.js";
 import { urlProblem } from "./live.js";
 import { DOCTOR_GROUPS, type DoctorGroup, type DoctorOptions } from "./types.js";
 
@@ -62,7 +62,7 @@ export function doctorOptions(flags: DoctorFlags, cwd: string): DoctorOptions {
   }
   if (!SECRET_RE.test(secret)) throw usage(`--secret-file ${secretFile}: the secret must be 43-64 characters of a-z A-Z 0-9 / + = (KMS's format), got a ${secret.length}-character value`);
   const region = flags.region ?? "us-east-1";
-  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw usage(`--region ${JSON.stringify(region)} is not an AWS region name (e.g. us-east-1)`);
+  if (!REGION_RE.test(region)) throw usage(`--region ${JSON.stringify(region)} is not an AWS region name (e.g. us-east-1)`);
   let caPem: string | undefined;
   let caFile: string | undefined;
   if (flags.caFile) {

@@ -9,7 +9,7 @@ import { isIP } from "node:net";
 import path from "node:path";
 import { XksctlError } from "../../errors.js";
 import { CARDSET_NAME_RE, parseQuorum } from "../../hsm/nfast/createocs.js";
-import { URI_PREFIX_RULE, assertKeyId, isValidUriPrefix, parsePort } from "../../rules.js";
+import { URI_PREFIX_RULE, assertKeyId, isValidUriPrefix, parsePort, parseRegion } from "../../rules.js";
 
 /** Every answer init knows, by flag name, with its kind. */
 export const ANSWER_KEYS = {
@@ -44,9 +44,6 @@ export type AnswerKey = keyof typeof ANSWER_KEYS;
 
 /** Given answers; absent keys were not answered. */
 export type Answers = Partial<Record<AnswerKey, string | boolean>>;
-
-/** AWS region names as KMS uses them (us-east-1, eu-central-2, us-gov-west-1, ...). */
-export const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
 const ONE_OF: Partial<Record<AnswerKey, readonly string[]>> = {
   backend: ["nshield", "softhsm"],
@@ -87,7 +84,7 @@ export function checkAnswer(key: AnswerKey, value: string | boolean): void {
       parsePort(value, flag);
       return;
     case "region":
-      if (!REGION_RE.test(value)) throw new XksctlError("XKS_USAGE", `${flag} must be an AWS region such as us-east-1, got ${JSON.stringify(value)}`);
+      parseRegion(value, flag);
       return;
     case "dir":
     case "pin-file":

@@ -9,7 +9,7 @@ import { defaultCknfastrcPath, parseCknfastrc } from "../../config/cknfastrc.js"
 import { XksctlError } from "../../errors.js";
 import type { CardsetInfo, NamedKey } from "../../hsm/nfast/nfkminfo.js";
 import { readHsmStatus, type HsmStatus } from "../../hsm/nfast/status.js";
-import { DEFAULT_NFAST_HOME, findTool, type Exec } from "../../platform/exec.js";
+import { findTool, nfastHome, type Exec } from "../../platform/exec.js";
 
 /** The nShield tools init runs. */
 const TOOLS = ["enquiry", "nfkminfo", "generatekey"] as const;
@@ -17,11 +17,6 @@ const TOOLS = ["enquiry", "nfkminfo", "generatekey"] as const;
 /** Whether the nShield tools are found (PATH, $NFAST_HOME/bin, /opt/nfast/bin). */
 export function nshieldToolsPresent(env: NodeJS.ProcessEnv): boolean {
   return TOOLS.every((t) => findTool(t, env) !== undefined);
-}
-
-/** $NFAST_HOME, /opt/nfast when unset. */
-export function nfastHome(env: NodeJS.ProcessEnv): string {
-  return env.NFAST_HOME && env.NFAST_HOME !== "" ? env.NFAST_HOME : DEFAULT_NFAST_HOME;
 }
 
 /** The nShield PKCS#11 library of this installation. */

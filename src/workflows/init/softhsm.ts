@@ -12,9 +12,9 @@ import { XksctlError } from "../../errors.js";
 import { createAesKey } from "../../hsm/pkcs11/create-key.js";
 import { SOFTHSM_MODULE, initSoftHsmToken, writeSoftHsmConf } from "../../hsm/softhsm.js";
 import { ENDPOINT_RULE, endpointNameProblem } from "../../platform/x509.js";
-import { assertKeyId, isValidUriPrefix, parsePort, URI_PREFIX_RULE } from "../../rules.js";
+import { assertKeyId, isValidUriPrefix, parsePort, parseRegion, URI_PREFIX_RULE } from "../../rules.js";
 import { checkTlsFiles, csrPathFor, newKeyAndCsr, type KeyAndCsr } from "../tls-files.js";
-import { REGION_RE, type Answers } from "./answers.js";
+import type { Answers } from "./answers.js";
 import { askChoice, askText, type Dialog } from "./ask.js";
 import { inspectExisting, type ExistingSetup } from "./existing.js";
 import { answer, chooseExistingAction, confirmPlan, declined, dialogOf, keepExisting, type InitDeps, type InitResult } from "./flow.js";
@@ -78,10 +78,7 @@ export async function initSoftHsm(deps: InitDeps, a: Answers): Promise<InitResul
   const region = await askText(d, "region", {
     message: "AWS region (SigV4 credential scope)",
     default: ev?.region ?? "us-east-1",
-    parse: (v) => {
-      if (!REGION_RE.test(v)) throw new XksctlError("XKS_USAGE", `--region must be an AWS region such as us-east-1, got ${JSON.stringify(v)}`);
-      return v;
-    },
+    parse: (v) => parseRegion(v, "--region"),
   });
   const ip = answer(a, "ip") ?? "127.0.0.1";
   const pingPort = answer(a, "ping-port") !== undefined ? parsePort(answer(a, "ping-port")!, "--ping-port") : port + 1;
