@@ -5,7 +5,8 @@
 import { XksctlError } from "../../errors.js";
 import { aesKeyTemplate } from "./aes-key-template.js";
 import { findSecretKeys } from "./find-keys.js";
-import { describeFailure, loadLibrary, login, openSession } from "./library.js";
+import { describeFailure } from "./ckr.js";
+import { loadLibrary, login, openSession } from "./library.js";
 import { CKM_AES_KEY_GEN } from "./native.js";
 
 /** Generates a non-extractable AES-256 key labelled `label`; refuses a label already in use. */

@@ -47,12 +47,13 @@ export class IvBatch {
   private off = 0;
   private refill?: Promise<void>;
 
-  constructor(private fill: (n: number) => Promise<Buffer>) {}
-
-  /** The next unused 12-byte IV (a copy: the caller may hand it to the HSM). */
-  async next(): Promise<Buffer> {
+  /**
+   * The next unused 12-byte IV (a copy: the caller may hand it to the HSM). `fill(n)` fetches `n`
+   * random bytes when a refill is needed and none is in flight (on the caller's own session).
+   */
+  async next(fill: (n: number) => Promise<Buffer>): Promise<Buffer> {
     while (this.off + IV_LENGTH > this.buf.length) {
-      this.refill ??= this.fill(IV_LENGTH * IV_BATCH)
+      this.refill ??= fill(IV_LENGTH * IV_BATCH)
         .then((b) => {
           this.buf = b;
           this.off = 0;

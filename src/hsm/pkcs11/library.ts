@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import { XksctlError } from "../../errors.js";
 import type { TokenIdentity } from "../types.js";
-import { CKR, ckrName } from "./ckr.js";
+import { ckrName, ckrOf, describeFailure, isPinFailure } from "./ckr.js";
 import { CKF_TOKEN_INITIALIZED, openLibrary, type NativeLibrary, type NativeSlot } from "./native.js";
 
 /** A loaded, initialised library and the slot of the chosen token. */
@@ -16,24 +16,6 @@ export interface LoadedLibrary {
   lib: NativeLibrary;
   slot: number;
   token: TokenIdentity;
-}
-
-/** The CK_RV of a driver rejection, or undefined for other failures. */
-export function ckrOf(err: unknown): number | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "number" ? code : undefined;
-}
-
-/** The failing PKCS#11 function of a driver rejection. */
-export function methodOf(err: unknown): string {
-  const m = (err as { method?: unknown } | null)?.method;
-  return typeof m === "string" ? m : "PKCS#11 call";
-}
-
-/** "C_Login returned CKR_PIN_INCORRECT" for a driver rejection. */
-export function describeFailure(err: unknown): string {
-  const code = ckrOf(err);
-  return code === undefined ? `${methodOf(err)} failed: ${(err as Error)?.message ?? String(err)}` : `${methodOf(err)} returned ${ckrName(code)}`;
 }
 
 /** dlopen failures, read for the admin. */
@@ -101,9 +83,6 @@ async function chooseToken(lib: NativeLibrary, modulePath: string, tokenLabel: s
   };
 }
 
-/** PIN-related CKRs: the admin's PIN is wrong, malformed or locked. */
-const PIN_CODES = new Set<number>([CKR.PIN_INCORRECT, CKR.PIN_INVALID, CKR.PIN_LEN_RANGE, CKR.PIN_EXPIRED, CKR.PIN_LOCKED]);
-
 /**
  * Opens a session on `slot`; C_OpenSession refused becomes XKS_HSM_SESSION (start-up) — callers on
  * the request path classify the raw rejection themselves.
@@ -127,7 +106,7 @@ export async function login(lib: NativeLibrary, session: number, pin: string): P
     await lib.login(session, buf);
   } catch (err) {
     const code = ckrOf(err);
-    if (code !== undefined && PIN_CODES.has(code)) throw new XksctlError("XKS_HSM_LOGIN", `C_Login refused the user PIN: ${ckrName(code)}`, { cause: err });
+    if (code !== undefined && isPinFailure(code)) throw new XksctlError("XKS_HSM_LOGIN", `C_Login refused the user PIN: ${ckrName(code)}`, { cause: err });
     throw new XksctlError("XKS_HSM_LOGIN_REFUSED", `C_Login failed: ${describeFailure(err)}`, { cause: err });
   } finally {
     buf.fill(0);

@@ -123,21 +123,15 @@ export function openLibrary(modulePath: string, opts: { threads: number }): Nati
 }
 
 // ---- constants (PKCS#11 v2.40) ----
-export const CKF_TOKEN_PRESENT = 0x1;
-export const CKF_RNG = 0x1;
-export const CKF_LOGIN_REQUIRED = 0x4;
-export const CKF_USER_PIN_INITIALIZED = 0x8;
 export const CKF_TOKEN_INITIALIZED = 0x400;
-export const CKF_RW_SESSION = 0x2;
-export const CKF_SERIAL_SESSION = 0x4;
 
 export const CKS_RO_PUBLIC_SESSION = 0;
-export const CKS_RO_USER_FUNCTIONS = 1;
 export const CKS_RW_PUBLIC_SESSION = 2;
 export const CKS_RW_USER_FUNCTIONS = 3;
-export const CKS_RW_SO_FUNCTIONS = 4;
 
 export const CKO_SECRET_KEY = 0x4;
+export const CKK_GENERIC_SECRET = 0x10;
+export const CKK_DES3 = 0x15;
 export const CKK_AES = 0x1f;
 
 export const CKA_CLASS = 0x0;
@@ -146,15 +140,17 @@ export const CKA_PRIVATE = 0x2;
 export const CKA_LABEL = 0x3;
 export const CKA_VALUE = 0x11;
 export const CKA_KEY_TYPE = 0x100;
-export const CKA_ID = 0x102;
 export const CKA_SENSITIVE = 0x103;
 export const CKA_ENCRYPT = 0x104;
 export const CKA_DECRYPT = 0x105;
+export const CKA_WRAP = 0x106;
+export const CKA_UNWRAP = 0x107;
+export const CKA_SIGN = 0x108;
+export const CKA_VERIFY = 0x10a;
 export const CKA_VALUE_LEN = 0x161;
 export const CKA_EXTRACTABLE = 0x162;
 
 export const CKM_AES_KEY_GEN = 0x1080;
-export const CKM_AES_GCM = 0x1087;
 
 // ---- attribute value encoding (LP64: CK_ULONG is 8 bytes, little-endian on x86-64/arm64) ----
 

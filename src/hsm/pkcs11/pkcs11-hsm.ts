@@ -11,19 +11,37 @@
  *   hardserver restart) is replaced, the user logged in again when needed, and the operation run
  *   once more on the fresh session (an Encrypt gets a new IV from the HSM);
  * - a device error, a removed token or a lost library re-initialises the library: C_Finalize waits
- *   until no call is inside the library, and sessions of the old initialisation are never closed
- *   through the new one;
+ *   until no call is queued or inside the library, and sessions of the old initialisation are never
+ *   closed through the new one;
  * - key handles are cached by label, dropped when the HSM calls one invalid and on forgetKeyHandles().
  */
 import { XksctlError } from "../../errors.js";
 import { HSM_DRIVER_MAX_THREADS, HSM_SPARE_THREADS, HsmError, type GcmResult, type Hsm, type HsmOperation, type HsmStats, type KeyInfo, type TokenIdentity } from "../types.js";
 import { aesKeyTemplate } from "./aes-key-template.js";
-import { CKR } from "./ckr.js";
+import { CKR, describeFailure, isHandleInvalid, methodOf, type During } from "./ckr.js";
 import { findSecretKeys } from "./find-keys.js";
 import { IV_LENGTH, IvBatch, TAG_LENGTH, encryptOutputLength, splitEncryptOutput, type IvMode } from "./gcm.js";
 import { fromPkcs11 } from "./hsm-error.js";
-import { describeFailure, initToken, loadLibrary, login, methodOf, openSession } from "./library.js";
-import { CKA_KEY_TYPE, CKA_LABEL, CKA_VALUE_LEN, CKM_AES_KEY_GEN, CKS_RO_PUBLIC_SESSION, CKS_RW_PUBLIC_SESSION, readUlong, type NativeLibrary } from "./native.js";
+import { initToken, loadLibrary, login, openSession } from "./library.js";
+import {
+  CKA_DECRYPT,
+  CKA_ENCRYPT,
+  CKA_KEY_TYPE,
+  CKA_LABEL,
+  CKA_SIGN,
+  CKA_UNWRAP,
+  CKA_VALUE_LEN,
+  CKA_VERIFY,
+  CKA_WRAP,
+  CKK_AES,
+  CKK_DES3,
+  CKK_GENERIC_SECRET,
+  CKM_AES_KEY_GEN,
+  CKS_RO_PUBLIC_SESSION,
+  CKS_RW_PUBLIC_SESSION,
+  readUlong,
+  type NativeLibrary,
+} from "./native.js";
 import { SessionPool } from "./session-pool.js";
 
 /** Options of the PKCS#11 HSM. */
@@ -47,22 +65,22 @@ export interface Pkcs11HsmOptions {
 }
 
 
-const KEY_TYPES: Record<number, string> = { 0x10: "GENERIC_SECRET", 0x15: "DES3", 0x1f: "AES" };
+const KEY_TYPES: Record<number, string> = { [CKK_GENERIC_SECRET]: "GENERIC_SECRET", [CKK_DES3]: "DES3", [CKK_AES]: "AES" };
 const USAGES: [number, string][] = [
-  [0x104, "ENCRYPT"],
-  [0x105, "DECRYPT"],
-  [0x108, "SIGN"],
-  [0x10a, "VERIFY"],
-  [0x106, "WRAP"],
-  [0x107, "UNWRAP"],
+  [CKA_ENCRYPT, "ENCRYPT"],
+  [CKA_DECRYPT, "DECRYPT"],
+  [CKA_SIGN, "SIGN"],
+  [CKA_VERIFY, "VERIFY"],
+  [CKA_WRAP, "WRAP"],
+  [CKA_UNWRAP, "UNWRAP"],
 ];
 const HEALTH_LABEL = "xksctl-health-check";
 /** Calls whose failure may leave the operation active in the HSM: their session is closed. */
 const OPERATION_CALLS = new Set(["C_Encrypt", "C_Decrypt"]);
+const isPublic = (state: number) => state === CKS_RO_PUBLIC_SESSION || state === CKS_RW_PUBLIC_SESSION;
 
 /** One initialisation of the library: its slot, token, pool and health key. */
 interface Generation {
-  n: number;
   slot: number;
   token: TokenIdentity;
   pool: SessionPool;
@@ -75,7 +93,6 @@ interface Generation {
   health?: { session: number; key: number };
 }
 
-type During = "encrypt" | "decrypt" | "other";
 type Op<T> = (lib: NativeLibrary, session: number) => Promise<T>;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -91,9 +108,7 @@ export class Pkcs11Hsm implements Hsm {
   /** Counts logins after start-up; a key search that straddles one may have run logged out. */
   private loginEpoch = 0;
   private closed = false;
-  private readonly ivs: IvBatch;
-  /** "random" IV mode: the session of the Encrypt that triggered the refill. */
-  private ivSession = 0;
+  private readonly ivs = new IvBatch();
 
   private constructor(
     private readonly lib: NativeLibrary,
@@ -101,14 +116,13 @@ export class Pkcs11Hsm implements Hsm {
     gen: Generation,
   ) {
     this.gen = gen;
-    this.ivs = new IvBatch((n) => this.lib.generateRandom(this.ivSession, n));
   }
 
   /** Loads the library, finds the token, logs in (a wrong PIN fails here), opens the pool and makes the health key. */
   static async open(opts: Pkcs11HsmOptions): Promise<Pkcs11Hsm> {
     const loaded = await loadLibrary(opts.modulePath, opts.tokenLabel, Math.min(opts.poolSize + HSM_SPARE_THREADS, HSM_DRIVER_MAX_THREADS));
     try {
-      const gen = await Pkcs11Hsm.startGeneration(loaded.lib, opts, 1, loaded.slot, loaded.token);
+      const gen = await Pkcs11Hsm.startGeneration(loaded.lib, opts, loaded.slot, loaded.token);
       return new Pkcs11Hsm(loaded.lib, opts, gen);
     } catch (err) {
       await loaded.lib.finalize().catch(() => undefined);
@@ -117,13 +131,13 @@ export class Pkcs11Hsm implements Hsm {
   }
 
   /** Logs in on the anchor session, opens the pool, makes the health key on a session of its own. */
-  private static async startGeneration(lib: NativeLibrary, opts: Pkcs11HsmOptions, n: number, slot: number, token: TokenIdentity): Promise<Generation> {
+  private static async startGeneration(lib: NativeLibrary, opts: Pkcs11HsmOptions, slot: number, token: TokenIdentity): Promise<Generation> {
     const anchor = await openSession(lib, slot);
     let healthSession: number | undefined;
     try {
       await login(lib, anchor, opts.pin);
       healthSession = await openSession(lib, slot);
-      const pool = new SessionPool(lib, slot, { maxSize: opts.poolSize, waitMs: opts.waitMs, openError: (err) => fromPkcs11(err, "other") }, n);
+      const pool = new SessionPool(lib, slot, { maxSize: opts.poolSize, waitMs: opts.waitMs, openError: (err) => fromPkcs11(err, "other") });
       try {
         await pool.prewarm(opts.poolSize);
       } catch (err) {
@@ -137,7 +151,7 @@ export class Pkcs11Hsm implements Hsm {
         pool.close(new HsmError("internal", "start-up failed"));
         throw new XksctlError("XKS_HSM_KEYGEN", `C_GenerateKey refused the health-check session key (AES-256, CKA_TOKEN false): ${describeFailure(err)}`, { cause: err });
       }
-      return { n, slot, token, pool, anchor, health: { session: healthSession, key } };
+      return { slot, token, pool, anchor, health: { session: healthSession, key } };
     } catch (err) {
       if (healthSession !== undefined) await lib.closeSession(healthSession).catch(() => undefined);
       await lib.closeSession(anchor).catch(() => undefined);
@@ -255,8 +269,7 @@ export class Pkcs11Hsm implements Hsm {
       // "not logged in". A login during the search, or C_GetSessionInfo, tells them apart; the caller
       // then logs in (if still needed) and retries.
       const relogged = this.loginEpoch !== epoch || this.relogging !== undefined;
-      const { state } = relogged ? { state: CKS_RW_PUBLIC_SESSION } : await lib.sessionInfo(session);
-      if (state === CKS_RO_PUBLIC_SESSION || state === CKS_RW_PUBLIC_SESSION) {
+      if (relogged || isPublic((await lib.sessionInfo(session)).state)) {
         throw new HsmError("internal", "the session is no longer logged in (key lookup found nothing)", CKR.USER_NOT_LOGGED_IN, "stale");
       }
       throw new HsmError("key-not-found", "no secret key with that label on the token");
@@ -279,8 +292,7 @@ export class Pkcs11Hsm implements Hsm {
     try {
       return await run();
     } catch (err) {
-      const code = (err as HsmError).ckr;
-      const invalid = code === CKR.OBJECT_HANDLE_INVALID || code === CKR.KEY_HANDLE_INVALID;
+      const invalid = isHandleInvalid((err as HsmError).ckr);
       // Another request may already have dropped the same stale handle: compare, then look up again once.
       if ((invalid || (err as HsmError).kind === "key-not-found") && this.keys.get(label) === used) this.keys.delete(label);
       if (fromCache && invalid) return run();
@@ -313,11 +325,7 @@ export class Pkcs11Hsm implements Hsm {
 
   private async gcmEncrypt(lib: NativeLibrary, session: number, key: number, plaintext: Buffer, aad: Buffer): Promise<GcmResult> {
     const mode = this.opts.ivMode;
-    let iv: Buffer;
-    if (mode === "random") {
-      this.ivSession = session;
-      iv = await this.ivs.next();
-    } else iv = Buffer.alloc(mode === "hsm-zero" ? IV_LENGTH : 0);
+    const iv = mode === "random" ? await this.ivs.next((n) => lib.generateRandom(session, n)) : Buffer.alloc(mode === "hsm-zero" ? IV_LENGTH : 0);
     const length = encryptOutputLength(plaintext.length, mode);
     const r = await lib.encryptGcm(session, key, iv, aad, plaintext, length);
     if (r.output.length !== length) {
@@ -328,7 +336,7 @@ export class Pkcs11Hsm implements Hsm {
     if (finalIv.length !== IV_LENGTH || finalIv.every((b) => b === 0)) {
       throw new HsmError("internal", "the HSM did not provide a GCM IV; check [hsm_capabilities] for this HSM");
     }
-    return { ciphertext: Buffer.from(ciphertext), iv: Buffer.from(finalIv), tag: Buffer.from(tag) };
+    return { ciphertext, iv: finalIv, tag };
   }
 
   async decrypt(label: string, ciphertext: Buffer, iv: Buffer, tag: Buffer, hsmAad: Buffer): Promise<Buffer> {
@@ -343,10 +351,7 @@ export class Pkcs11Hsm implements Hsm {
     return this.operate("other", async (lib, s) => {
       const handles = await findSecretKeys(lib, s, { tokenOnly: true, max: 10000 });
       const out: KeyInfo[] = [];
-      for (const h of handles) {
-        const [labelAttr] = await lib.getAttributes(s, h, [CKA_LABEL]);
-        out.push(await describeKey(lib, s, h, labelAttr?.toString("utf8") ?? ""));
-      }
+      for (const h of handles) out.push(await describeKey(lib, s, h));
       return out;
     });
   }
@@ -408,7 +413,7 @@ export class Pkcs11Hsm implements Hsm {
           const err = fromPkcs11(raw, "other");
           this.dropHealth(gen);
           if (err.fate === "reset") this.scheduleReset(err);
-          const lost = err.fate === "stale" || err.ckr === CKR.OBJECT_HANDLE_INVALID || err.ckr === CKR.KEY_HANDLE_INVALID;
+          const lost = err.fate === "stale" || isHandleInvalid(err.ckr);
           if (!lost || attempt > 0 || this.gen !== gen) throw err;
           if (err.ckr === CKR.USER_NOT_LOGGED_IN) await this.relogin(gen, epoch);
         }
@@ -427,15 +432,18 @@ export class Pkcs11Hsm implements Hsm {
 
   /**
    * C_Finalize and C_Initialize again, then the token, login, pool and health key anew. Waits until
-   * no call is inside the library before C_Finalize (a hung call keeps its thread); retries with
-   * back-off while the HSM stays unusable.
+   * no call is queued or inside the library before C_Finalize (a hung call keeps its thread); retries
+   * with back-off while the HSM stays unusable.
    */
   private async reset(): Promise<void> {
     const old = this.gen;
     old.pool.close(new HsmError("internal", "the HSM is being re-initialised after a device error"), false);
     this.keys.clear();
     this.ivs.clear();
-    for (let waited = 0; this.lib.inFlight() > 0; waited += 50) {
+    // pending(), not inFlight(): a task submitted before the reset but still queued for a worker
+    // thread would otherwise run after C_Finalize, or after the next C_Initialize on a session
+    // handle number the new initialisation may have reused.
+    for (let waited = 0; this.lib.pending() > 0; waited += 50) {
       if (waited === 1000) this.opts.onEvent?.("warn", `waiting for ${this.lib.inFlight()} PKCS#11 call(s) still inside the library before C_Finalize`);
       if (this.closed) return;
       await sleep(50);
@@ -445,7 +453,7 @@ export class Pkcs11Hsm implements Hsm {
     for (let delay = 250; !this.closed; delay = Math.min(delay * 2, 4_000)) {
       try {
         const { slot, token } = await initToken(this.lib, this.opts.modulePath, this.opts.tokenLabel);
-        this.gen = await Pkcs11Hsm.startGeneration(this.lib, this.opts, old.n + 1, slot, token);
+        this.gen = await Pkcs11Hsm.startGeneration(this.lib, this.opts, slot, token);
         this.opts.onEvent?.("info", "PKCS#11 library re-initialised");
         return;
       } catch (err) {
@@ -471,21 +479,24 @@ export class Pkcs11Hsm implements Hsm {
     for (let waited = 0; gen.pool.inUse > 0 && waited < 5000; waited += 10) await sleep(10);
     if (gen.health) await this.lib.closeSession(gen.health.session).catch(() => undefined);
     await this.lib.closeSession(gen.anchor).catch(() => undefined);
-    // C_Finalize only when nothing is inside the library; a hung call would be torn down under it.
-    for (let waited = 0; this.lib.inFlight() > 0 && waited < 2000; waited += 10) await sleep(10);
-    if (this.lib.inFlight() === 0) await this.lib.finalize().catch(() => undefined);
+    // C_Finalize only when no call is inside the library (a hung call would be torn down under it)
+    // nor queued (a released session's C_CloseSession could run on another thread during it).
+    for (let waited = 0; this.lib.pending() > 0 && waited < 2000; waited += 10) await sleep(10);
+    if (this.lib.pending() === 0) await this.lib.finalize().catch(() => undefined);
   }
 }
 
-/** The keySpec and usages GetKeyMetadata reports (reference derivation). */
-async function describeKey(lib: NativeLibrary, session: number, h: number, label: string): Promise<KeyInfo> {
-  const values = await lib.getAttributes(session, h, [CKA_KEY_TYPE, CKA_VALUE_LEN, ...USAGES.map(([type]) => type)]);
+const DESCRIBED = [CKA_KEY_TYPE, CKA_VALUE_LEN, ...USAGES.map(([type]) => type)];
+
+/** The keySpec and usages GetKeyMetadata reports (reference derivation); without `label`, CKA_LABEL is read in the same call. */
+async function describeKey(lib: NativeLibrary, session: number, h: number, label?: string): Promise<KeyInfo> {
+  const values = await lib.getAttributes(session, h, label === undefined ? [...DESCRIBED, CKA_LABEL] : DESCRIBED);
   const ulong = (b: Buffer | null | undefined) => (b && b.length === 8 ? readUlong(b) : 0);
   const keyType = ulong(values[0]);
   const bits = ulong(values[1]) * 8;
   const name = KEY_TYPES[keyType] ?? `0x${keyType.toString(16)}`;
   const keyUsage = USAGES.filter((_, i) => values[i + 2]?.[0] === 1).map(([, n]) => n);
-  return { label, keySpec: `${name}_${bits}`, keyUsage };
+  return { label: label ?? values[DESCRIBED.length]?.toString("utf8") ?? "", keySpec: `${name}_${bits}`, keyUsage };
 }
 
 async function gcmDecrypt(lib: NativeLibrary, session: number, key: number, ct: Buffer, iv: Buffer, tag: Buffer, aad: Buffer): Promise<Buffer> {

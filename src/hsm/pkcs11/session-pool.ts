@@ -8,10 +8,9 @@
 import { HsmError } from "../types.js";
 import type { NativeLibrary } from "./native.js";
 
-/** A pooled session; `generation` ties it to one initialisation of the library. */
+/** A pooled session. */
 export interface PooledSession {
   handle: number;
-  generation: number;
 }
 
 interface Waiter {
@@ -30,13 +29,15 @@ export interface PoolOptions {
   openError(err: unknown): Error;
 }
 
-/** Opens and lends the sessions of one slot for one library generation. */
+/** Opens and lends the sessions of one slot for one initialisation of the library. */
 export class SessionPool {
   private free: PooledSession[] = [];
   private waiters: Waiter[] = [];
   /** Sessions open or being opened. */
   private total = 0;
   private closed = false;
+  /** False once closed for a library reset: the handles died with C_Finalize and may be reused by the next initialisation. */
+  private closeOnRelease = true;
   /** Sessions currently lent out. */
   inUse = 0;
 
@@ -44,7 +45,6 @@ export class SessionPool {
     private lib: NativeLibrary,
     private slot: number,
     private opts: PoolOptions,
-    readonly generation: number,
   ) {}
 
   /** Opens `n` sessions now (in parallel), so the first requests do not pay for them; rejects on the first failure. */
@@ -53,7 +53,7 @@ export class SessionPool {
     this.total += count;
     const results = await Promise.allSettled(Array.from({ length: count }, () => this.lib.openSession(this.slot)));
     for (const r of results) {
-      if (r.status === "fulfilled") this.free.push({ handle: r.value, generation: this.generation });
+      if (r.status === "fulfilled") this.free.push({ handle: r.value });
       else this.total--;
     }
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
@@ -87,7 +87,7 @@ export class SessionPool {
     this.total++;
     this.inUse++;
     try {
-      return { handle: await this.lib.openSession(this.slot), generation: this.generation };
+      return { handle: await this.lib.openSession(this.slot) };
     } catch (err) {
       this.total--;
       this.inUse--;
@@ -96,14 +96,15 @@ export class SessionPool {
   }
 
   /**
-   * Returns a session; `drop` closes it instead of reusing it. A session of another generation is
-   * never closed here: its handle number may belong to a session of the re-initialised library.
+   * Returns a session; `drop` closes it instead of reusing it. After close(…, false) (a library
+   * reset) a returned session is never closed: its handle number may belong to a session of the
+   * re-initialised library.
    */
   release(s: PooledSession, drop = false): void {
     this.inUse--;
-    if (drop || this.closed || s.generation !== this.generation) {
+    if (drop || this.closed) {
       this.total--;
-      if (s.generation === this.generation) void this.lib.closeSession(s.handle).catch(() => undefined);
+      if (this.closeOnRelease) void this.lib.closeSession(s.handle).catch(() => undefined);
       const next = this.waiters.shift();
       if (next && !this.closed) {
         clearTimeout(next.timer);
@@ -129,9 +130,13 @@ export class SessionPool {
     return this.waiters.length;
   }
 
-  /** Rejects waiters and closes every free session (when `closeSessions`); lent ones are dropped when released. */
+  /**
+   * Rejects waiters and, when `closeSessions`, closes every free session and each lent one when it
+   * is released; without it (a library reset) sessions are only forgotten.
+   */
   close(reason: Error, closeSessions = true): void {
     this.closed = true;
+    this.closeOnRelease = closeSessions;
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
       w.reject(reason);
