@@ -17,10 +17,16 @@ export const serveCommand = defineCommand<{ config?: string; port?: string; ping
   ],
   async run(opts, _args, ctx) {
     const { loadSettings, defaultValidateDeps } = await import("../config/load.js");
-    const { serve } = await import("../workflows/serve.js");
+    const { serve, settingsFromPrimary } = await import("../workflows/serve.js");
     const deps = defaultValidateDeps(ctx.env);
-    const { settings, warnings } = loadSettings(opts.config, deps, ctx.cwd);
-    for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
+    // A worker runs what its primary runs; only the primary (or a single process) reads the file.
+    const fromPrimary = await settingsFromPrimary();
+    const settings = fromPrimary?.settings ?? loadAndWarn();
+    function loadAndWarn() {
+      const loaded = loadSettings(opts.config, deps, ctx.cwd);
+      for (const w of loaded.warnings) ctx.stderr.write(`warning: ${w}\n`);
+      return loaded.settings;
+    }
     const proxy = await serve(settings, {
       port: opts.port === undefined ? undefined : parsePort(opts.port, "--port", { allowZero: true }),
       pingPort: opts.pingPort === undefined ? undefined : parsePort(opts.pingPort, "--ping-port", { allowZero: true }),
@@ -28,6 +34,7 @@ export const serveCommand = defineCommand<{ config?: string; port?: string; ping
       stdout: ctx.stdout,
       env: ctx.env,
       now: ctx.now,
+      startCaDigest: fromPrimary?.caDigest,
     });
     await proxy.stopped;
     return 0;

@@ -5,7 +5,7 @@
  * or refuses the whole file when it weakens security or needs a restart (reload-policy.ts).
  */
 import type { Settings } from "../config/types.js";
-import { isXksctlError } from "../errors.js";
+import { XksctlError, isXksctlError } from "../errors.js";
 import type { Hsm } from "../hsm/types.js";
 import type { Logger } from "./log.js";
 import type { EkmModule } from "./health.js";
@@ -24,6 +24,12 @@ export interface StartOptions {
   /** Re-reads and validates the settings file (SIGHUP). */
   reloadSettings: () => Settings;
   now: () => number;
+  /**
+   * The digest of the mTLS client CA the service started with, for a worker started later: the
+   * file is read here again and must still be that CA (a changed CA is refused on SIGHUP, so a new
+   * worker must not load it either). Absent: this start is the service's start.
+   */
+  startCaDigest?: string;
 }
 
 /** Starts everything; `stopped` resolves after a signal-initiated shutdown. */
@@ -33,6 +39,12 @@ export async function startProxy(loaded: Settings, opts: StartOptions): Promise<
     server: { ...loaded.server, port: opts.port ?? loaded.server.port, port_http_ping: opts.pingPort ?? loaded.server.port_http_ping },
   };
   const { hsm, logger, metrics } = opts;
+  if (opts.startCaDigest !== undefined && caDigest(loaded) !== opts.startCaDigest) {
+    await hsm.close();
+    throw new XksctlError("XKS_TLS_FILES", `[tls] mtls_client_ca_pem ${loaded.tls?.mtls_client_ca_pem} has changed since the service started; a new worker does not load a CA the running ones refuse`, {
+      remedy: "Put the CA file back as it was, or restart the service (`systemctl restart xksctl`) to apply the new CA.",
+    });
+  }
   const proxy = createProxyServer(settings, { hsm, logger, now: opts.now, metrics, ekmModules: opts.ekmModules });
   metrics?.setSources({ health: () => proxy.health.state() });
   let bound;
@@ -61,7 +73,7 @@ export async function startProxy(loaded: Settings, opts: StartOptions): Promise<
   // SIGHUP is all or nothing (src/proxy/reload-policy.ts): a file that weakens security or
   // changes what is read once at start-up is refused whole, with each key logged.
   let running = loaded;
-  const runningCa = caDigest(loaded);
+  const runningCa = opts.startCaDigest ?? caDigest(loaded);
   const hup = () => {
     try {
       const next = opts.reloadSettings();

@@ -7,12 +7,15 @@
  * listening sockets with them, forwards SIGHUP (after checking the file parses, so a reload happens
  * everywhere or nowhere) and SIGTERM/SIGINT (every worker drains), replaces a worker that dies,
  * and turns a worker's start-up failure into the same one-line error a single process gives.
+ * The primary holds the running settings (as last accepted by the reload policy) and hands them
+ * to every worker it starts: a worker never starts from the file, which may hold a refused reload.
  */
 import cluster, { type Worker } from "node:cluster";
 import os from "node:os";
 import type { Settings } from "../config/types.js";
 import { XksctlError, isXksctlError, type ErrorCode } from "../errors.js";
 import { createLogger, hsmEventLogger } from "../proxy/log.js";
+import { caDigest, reloadRefusals } from "../proxy/reload-policy.js";
 import { clusterText, createMetrics, listenMetrics, localText, shareWithPrimary } from "../proxy/metrics.js";
 import fs from "node:fs";
 import { parseChain } from "../platform/x509.js";
@@ -32,6 +35,8 @@ export interface ServeOptions {
   now: () => number;
   /** Where the nShield tools are looked up (PATH, NFAST_HOME). */
   env: NodeJS.ProcessEnv;
+  /** A worker: the digest of the mTLS client CA the service started with (from the primary). */
+  startCaDigest?: string;
 }
 
 /** A running proxy: `stopped` resolves after a signal-initiated shutdown. */
@@ -42,9 +47,15 @@ export interface Serving {
 
 /** Messages from a worker to the primary. */
 type WorkerMessage =
+  | { xksctl: "settings?" }
   | { xksctl: "hsm-open" }
   | { xksctl: "ready"; port: number }
   | { xksctl: "startup-error"; code?: ErrorCode; message: string; remedy?: string; details?: string[] };
+/**
+ * The primary's answer to "settings?": what it runs (resolved secrets included: never log it) and
+ * the digest of the mTLS client CA it started with (the file is read again by the worker).
+ */
+type PrimaryMessage = { xksctl: "settings"; settings: Settings; caDigest?: string };
 
 const WORKER_INDEX = "XKSCTL_WORKER_INDEX";
 const WORKER_SESSIONS = "XKSCTL_WORKER_SESSIONS";
@@ -60,9 +71,32 @@ export function sessionShare(total: number, workers: number, i: number): number 
   return Math.floor(total / workers) + (i < total % workers ? 1 : 0);
 }
 
+const isServeWorker = () => cluster.isWorker && process.env[WORKER_INDEX] !== undefined;
+
+/**
+ * In a worker of `serve`: the settings the primary runs, asked for over the IPC channel (asked,
+ * not awaited: a message sent before this process listens would be lost). Elsewhere undefined:
+ * the caller loads the file.
+ */
+export async function settingsFromPrimary(): Promise<{ settings: Settings; caDigest?: string } | undefined> {
+  if (!isServeWorker()) return undefined;
+  return new Promise((resolve, reject) => {
+    const gone = () => reject(new Error("the primary process exited before sending the settings"));
+    const onMessage = (m: PrimaryMessage) => {
+      if (m?.xksctl !== "settings") return;
+      process.off("message", onMessage);
+      process.off("disconnect", gone);
+      resolve({ settings: m.settings, caDigest: m.caDigest });
+    };
+    process.on("message", onMessage);
+    process.once("disconnect", gone);
+    process.send!({ xksctl: "settings?" } satisfies WorkerMessage);
+  });
+}
+
 /** Starts the proxy: in this process, or as the primary of worker processes. */
 export async function serve(settings: Settings, opts: ServeOptions): Promise<Serving> {
-  if (cluster.isWorker && process.env[WORKER_INDEX] !== undefined) return serveWorker(settings, opts);
+  if (isServeWorker()) return serveWorker(settings, opts);
   const n = workerCount(settings);
   if (n === 1) return serveOne(settings, opts);
   return servePrimary(settings, opts, n);
@@ -110,8 +144,17 @@ async function serveOne(settings: Settings, opts: ServeOptions, listenForMetrics
     return next;
   };
   const modules = nshieldModules(opts.env);
-  const serving = await startProxy(settings, { hsm: h, logger, metrics, ekmModules: modules?.get, port: opts.port, pingPort: opts.pingPort, reloadSettings, now: opts.now });
   const listener = metricsListener;
+  let serving;
+  try {
+    serving = await startProxy(settings, { hsm: h, logger, metrics, ekmModules: modules?.get, port: opts.port, pingPort: opts.pingPort, reloadSettings, now: opts.now, startCaDigest: opts.startCaDigest });
+  } catch (err) {
+    // startProxy has closed the HSM; an open metrics listener would keep the process alive.
+    modules?.stop();
+    await listener?.close();
+    await logger.close();
+    throw err;
+  }
   void serving.stopped.then(() => {
     modules?.stop();
     return listener?.close();
@@ -156,7 +199,10 @@ function certificateNotAfterOf(settings: Settings): (() => number | undefined) |
   };
 }
 
-/** A worker: its share of the sessions; tells the primary when it listens or why it could not start. */
+/**
+ * A worker, on the primary's settings (settingsFromPrimary): its share of the sessions; tells the
+ * primary when it listens or why it could not start.
+ */
 async function serveWorker(settings: Settings, opts: ServeOptions): Promise<Serving> {
   const sessions = Number(process.env[WORKER_SESSIONS]);
   const share = (s: Settings): Settings => (Number.isInteger(sessions) && sessions > 0 ? { ...s, pkcs11: { ...s.pkcs11, session_pool_max_size: sessions } } : s);
@@ -195,17 +241,30 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
   const total = settings.pkcs11.session_pool_max_size;
   const args = process.argv.slice(2);
   cluster.setupPrimary({ exec: process.argv[1]!, args, silent: false });
-  const workers = new Map<number, { worker: Worker; startedAt: number; quickRestarts: number; ready: boolean }>();
+  /** `sent`: the settings it was given at its start. */
+  type WorkerEntry = { worker: Worker; startedAt: number; quickRestarts: number; ready: boolean; sent?: Settings };
+  const workers = new Map<number, WorkerEntry>();
+  // What the workers run: the settings at start, then each reload the policy accepts. A worker
+  // started later gets these, never the file as it is now (docs/operations.md, "Signals").
+  let running = settings;
+  const runningCa = caDigest(settings);
   let stopping = false;
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
 
   const fork = (i: number, quickRestarts: number): Worker => {
     const worker = cluster.fork({ [WORKER_INDEX]: String(i), [WORKER_SESSIONS]: String(sessionShare(total, n, i)) });
-    const entry = { worker, startedAt: opts.now(), quickRestarts, ready: false };
+    const entry: WorkerEntry = { worker, startedAt: opts.now(), quickRestarts, ready: false };
     workers.set(i, entry);
     worker.on("message", (m: WorkerMessage) => {
-      if (m?.xksctl === "ready") entry.ready = true;
+      if (m?.xksctl === "settings?") {
+        entry.sent = running;
+        worker.send({ xksctl: "settings", settings: running, caDigest: runningCa } satisfies PrimaryMessage);
+      } else if (m?.xksctl === "ready") {
+        entry.ready = true;
+        // A reload was accepted while it started (it had no SIGHUP handler then): it reloads now.
+        if (entry.sent !== running) worker.process.kill("SIGHUP");
+      }
     });
     return worker;
   };
@@ -226,14 +285,18 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
   const hup = () => {
     // Each worker applies the same file with the same rules, so checking it here first makes a
     // reload happen in every worker or in none.
+    let next;
     try {
-      opts.reloadSettings();
+      next = opts.reloadSettings();
     } catch (err) {
       const detail = isXksctlError(err) ? [err.message, ...err.details].join("; ") : (err as Error).message;
       logger.log("ERROR", "settings reload failed; every worker keeps the running settings", { detail });
       return;
     }
-    // Only workers that listen have their SIGHUP handler; one still starting reads the file anew.
+    // The same policy as the workers' (reload-policy.ts): a refused file never becomes what a new
+    // worker starts from. The workers still get the SIGHUP, and refuse it, logging and counting why.
+    if (reloadRefusals(running, next, runningCa).length === 0) running = next;
+    // Only workers that listen have their SIGHUP handler; one still starting reloads once it listens.
     for (const { worker, ready } of workers.values()) if (ready) worker.process.kill("SIGHUP");
   };
   process.once("SIGTERM", () => stop("SIGTERM"));

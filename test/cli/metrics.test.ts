@@ -1,15 +1,17 @@
 /**
  * Prometheus metrics through the real binary: off by default; on, on a loopback listener of their
  * own; with two workers the primary serves the sum; the values move with the traffic; the
- * exposition passes `promtool check metrics` (Debian's prometheus package).
+ * exposition passes `promtool check metrics` (Debian's prometheus package); a main port in use
+ * still ends the process with exit 1 when the metrics listener was already open.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { request, type Agent } from "undici";
 import { createStandardToken, keyPath, md } from "../helpers/proxy.js";
-import { startServe, type ServeProcess } from "../helpers/serve-process.js";
+import { runBin, startServe, type ServeProcess } from "../helpers/serve-process.js";
 import { CREDS, PREFIX, testSettings, writeSettings } from "../helpers/settings.js";
 import { agents, smithyPost } from "../helpers/sign.js";
 import { SOFTHSM_LIB, removeTestToken, type TestToken } from "../helpers/softhsm.js";
@@ -142,5 +144,19 @@ test("one process, metrics on: the process serves its own", async () => {
     assert.equal(promtool(text).status, 0);
   } finally {
     await s.stop();
+  }
+});
+
+test("one process, metrics on, the main port in use: exit 1 with the one-line error (the metrics listener is closed)", async () => {
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
+  const port = (blocker.address() as net.AddressInfo).port;
+  try {
+    const r = await runBin(["serve", "--config", config({ metrics: { is_enabled: true, port: 0 } }, "metrics-busy.toml"), "--port", String(port)], token.env, 10_000);
+    assert.equal(r.code, 1, `the process exits (null: still running when killed after 10 s)\n${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`Cannot listen on 127\\.0\\.0\\.1:${port} for the XKS API: EADDRINUSE`));
+    assert.match(r.stdout, /"msg":"metrics listening"/, "the metrics listener was open before the main port failed");
+  } finally {
+    blocker.close();
   }
 });

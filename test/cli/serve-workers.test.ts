@@ -1,10 +1,11 @@
 /**
  * `serve` with worker processes, through the real binary: the session pool is split, every worker
- * answers, SIGHUP reloads in every worker or none, a dead worker is replaced while traffic flows,
- * SIGTERM drains every worker, and a worker's start-up failure is the same one-line error.
+ * answers, SIGHUP reloads in every worker or none, a dead worker is replaced while traffic flows
+ * (on the running settings, never a refused file), SIGTERM drains every worker, and a worker's
+ * start-up failure is the same one-line error.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import type { Agent } from "undici";
 import { sessionShare, workerCount } from "../../src/workflows/serve.js";
@@ -12,7 +13,7 @@ import type { Settings } from "../../src/config/types.js";
 import { createStandardToken, keyPath, md } from "../helpers/proxy.js";
 import { runBin, startServe, type ServeProcess } from "../helpers/serve-process.js";
 import { CREDS, PREFIX, testSettings, writeSettings } from "../helpers/settings.js";
-import { agents, smithyPost } from "../helpers/sign.js";
+import { agents, send, smithyPost } from "../helpers/sign.js";
 import { SOFTHSM_LIB, removeTestToken, type TestToken } from "../helpers/softhsm.js";
 import { createTestPki, type TestPki } from "../helpers/tls.js";
 
@@ -36,6 +37,16 @@ function config(patch: Record<string, unknown>, name: string): string {
 }
 const encrypt = (s: ServeProcess, creds = main) =>
   smithyPost(`${s.url}${keyPath(PREFIX, "foo", "encrypt")}`, { requestMetadata: md(), plaintext: Buffer.from("hello workers").toString("base64"), encryptionAlgorithm: "AES_GCM" }, h2, creds);
+/** An Encrypt without a signature, on a connection of its own (connections go to the workers in turn). */
+async function unsignedEncrypt(s: ServeProcess): Promise<number> {
+  const fresh = agents(readFileSync(pki.caCert));
+  try {
+    const body = JSON.stringify({ requestMetadata: md(), plaintext: Buffer.from("unsigned").toString("base64"), encryptionAlgorithm: "AES_GCM" });
+    return (await send(`${s.url}${keyPath(PREFIX, "foo", "encrypt")}`, "POST", { "content-type": "application/json" }, body, fresh.h2)).status;
+  } finally {
+    await Promise.all([fresh.h2.close(), fresh.h1.close()]);
+  }
+}
 const lines = (s: ServeProcess) => s.stdout().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
 async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -87,7 +98,6 @@ describe("two workers", () => {
 
   test("SIGHUP with a broken file: no worker reloads; with a good one: every worker does", async () => {
     const good = readFileSync(file, "utf8");
-    const { writeFileSync } = await import("node:fs");
     writeFileSync(file, `${good}\n[broken\n`);
     s.proc.kill("SIGHUP");
     await until(() => lines(s).some((l) => String(l.msg).includes("every worker keeps the running settings")), "refused in the primary");
@@ -118,6 +128,29 @@ describe("two workers", () => {
     assert.equal(code, 0);
     assert.ok(lines(s).filter((l) => l.msg === "stopped").length >= 3, "both workers and the primary stopped");
   });
+});
+
+test("a worker started after a refused reload runs the running settings, not the file: SigV4 stays on", async () => {
+  const file = config({ server: { workers: 2 } }, "workers-refused.toml");
+  const s = await startServe(file, token.env);
+  try {
+    await until(() => lines(s).some((l) => l.msg === "xksctl workers listening"), "the primary's listening line");
+    const on = readFileSync(file, "utf8");
+    const off = on.replace("is_sigv4_auth_enabled = true", "is_sigv4_auth_enabled = false");
+    assert.notEqual(off, on);
+    writeFileSync(file, off);
+    s.proc.kill("SIGHUP");
+    const refused = () => lines(s).filter((l) => l.msg === "settings reload refused; keeping the running settings").length;
+    await until(() => refused() === 2, "both workers refused the reload");
+    const pids = lines(s).find((l) => l.msg === "xksctl workers listening")!.pids as number[];
+    process.kill(pids[0]!, "SIGKILL");
+    await until(() => lines(s).some((l) => l.msg === "worker replaced"), "a new worker listens");
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push(await unsignedEncrypt(s));
+    assert.deepEqual(statuses, Array(8).fill(401), `unsigned Encrypts on fresh connections: ${statuses.join(",")}`);
+  } finally {
+    await s.stop();
+  }
 });
 
 test("a worker's start-up failure is the single process's one-line error, exit 1", async () => {

@@ -87,7 +87,7 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 
 async function faultsSoFar(): Promise<number> {
   await new Promise((r) => setTimeout(r, 60));
   await traffic(1);
-  return Object.values(readStats(STATS)?.faults ?? {}).reduce((a, b) => a + b, 0);
+  return Object.values(readStats(STATS)?.faults ?? {}).reduce<number>((a, b) => a + (b ?? 0), 0);
 }
 
 /** After a fault is cleared: every request succeeds again, health is ACTIVE, the proxy answers /ping. */

@@ -12,6 +12,10 @@ import { HsmError } from "../../../src/hsm/types.js";
 import { Admission, CONGESTION_MEMORY_MS, TICK_MS } from "../../../src/proxy/admission.js";
 import { XKS_SITUATIONS, XksError, toXksResponse } from "../../../src/proxy/errors.js";
 import { caDigest, changedKeys, reloadRefusals } from "../../../src/proxy/reload-policy.js";
+import { startProxy } from "../../../src/proxy/start.js";
+import type { Logger } from "../../../src/proxy/log.js";
+import type { Hsm } from "../../../src/hsm/types.js";
+import type { XksctlError } from "../../../src/errors.js";
 
 test("admission: in-flight cap, event-loop delay, a cap from one per HSM session doubling back after congestion; a slow HSM alone never refuses", () => {
   let now = 1000;
@@ -104,6 +108,27 @@ test("SIGHUP policy: an edited mTLS CA file is refused even under the same name"
   const before = caDigest(running); // taken at start-up
   fs.writeFileSync(ca, "two");
   assert.deepEqual(reloadRefusals(running, settings(mtls), before).map((r) => r.key), ["[tls] mtls_client_ca_pem"]);
+});
+
+test("a worker started later refuses an mTLS CA file changed since the service started (and closes its HSM)", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-ca-"));
+  const ca = path.join(dir, "ca.pem");
+  fs.writeFileSync(ca, "one");
+  const s = settings((x) => {
+    x.security.is_mtls_enabled = true;
+    x.tls!.mtls_client_ca_pem = ca;
+    x.tls!.mtls_client_dns_name = "cks.kms.us-east-1.amazonaws.com";
+  });
+  const started = caDigest(s);
+  fs.writeFileSync(ca, "two");
+  let closed = 0;
+  const hsm = { close: async () => void closed++ } as unknown as Hsm;
+  const logger = { log: () => undefined, enabled: () => false, close: async () => undefined } as unknown as Logger;
+  await assert.rejects(
+    startProxy(s, { hsm, logger, reloadSettings: () => s, now: Date.now, startCaDigest: started }),
+    (err: XksctlError) => err.code === "XKS_TLS_FILES" && /has changed since the service started/.test(err.message) && /restart the service/.test(err.remedy ?? ""),
+  );
+  assert.equal(closed, 1);
 });
 
 test("errorMessage is a fixed, safe string: no CKR name, pool size, limit or request text", () => {
