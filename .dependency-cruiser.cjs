@@ -82,7 +82,7 @@ module.exports = {
       name: "commands-load-their-work-lazily",
       severity: "error",
       comment:
-        "`xksctl --help` must not load pkcs11js, the proxy or the nShield layer: a command imports its workflow with `await import()` inside run().",
+        "`xksctl --help` must not load the native PKCS#11 driver, the proxy or the nShield layer: a command imports its workflow with `await import()` inside run().",
       from: { path: "^src/(commands/|cli\\.ts$)" },
       to: { path: LOWER, dependencyTypesNot: ["dynamic-import", "type-only"] },
     },

@@ -4,7 +4,8 @@
  * definitions and what --help needs, bundled), and lazily loaded chunks for every command's work
  * (workflows, proxy, HSM layer), so `xksctl --help` loads a handful of files instead of ~30
  * (docs/decisions/0005-cli-bundle.md). Type checking is `tsc --noEmit` (npm run build runs both).
- * Native and large runtime packages stay external and load from node_modules.
+ * The large runtime packages stay external and load from node_modules; the native PKCS#11 driver
+ * (`*.node`) stays external too, found from the package root at run time.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -27,6 +28,6 @@ await build({
   chunkNames: "chunks/[name]-[hash]",
   // Bundled CommonJS packages (commander, @iarna/toml) call require(); give ES modules one.
   banner: { js: 'import { createRequire as __xksctlRequire } from "node:module";\nconst require = __xksctlRequire(import.meta.url);' },
-  external: ["pkcs11js", "@inquirer/prompts", "execa", "undici", "pino", "prom-client", "*.node"],
+  external: ["@inquirer/prompts", "execa", "undici", "pino", "prom-client", "*.node"],
   logLevel: "warning",
 });
