@@ -7,8 +7,20 @@ import { XksctlError } from "./errors.js";
 
 /** KMS XksProxyAuthenticationCredential.AccessKeyId: 20-30 of A-Z2-7. */
 export const ACCESS_KEY_ID_RE = /^[A-Z2-7]{20,30}$/;
+/** What the access key id rule says in one line. */
+export const ACCESS_KEY_ID_RULE = "20-30 characters of A-Z and 2-7";
 /** KMS RawSecretAccessKey: 43-64 of a-zA-Z0-9/+=. */
 export const SECRET_RE = /^[a-zA-Z0-9/+=]{43,64}$/;
+/** What the secret rule says in one line. */
+export const SECRET_RULE = "43-64 characters of a-z A-Z 0-9 / + =";
+/** The access key id of the reference proxy's sample settings: well-formed, but no credential. */
+export const PLACEHOLDER_ACCESS_KEY_ID = "BETWEEN2TENAND3TENCHARACTERS";
+
+/** Whether `v` is an access key id KMS accepts and not the sample's placeholder. */
+export function isUsableAccessKeyId(v: unknown): v is string {
+  return typeof v === "string" && ACCESS_KEY_ID_RE.test(v) && v !== PLACEHOLDER_ACCESS_KEY_ID;
+}
+
 /** XKS externalKeyId: at most 128 of A-Za-z0-9-._ (spec §3). */
 export const KEY_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 /** KMS XksProxyUriPath pattern (CreateCustomKeyStore API), applied to prefix + "/kms/xks/v1". */
@@ -52,7 +64,12 @@ export function isValidUriPrefix(prefix: string): boolean {
   return URI_PATH_RE.test(uriPath) && uriPath.length <= URI_PATH_MAX && !prefix.endsWith("/") && !prefix.includes("//");
 }
 
-/** A TCP port from an option value; `allowZero` admits 0 (any free port, for tests). Throws XKS_USAGE. */
+/** Parses a uri_path_prefix flag or answer; a wrong one names the flag and `shown` (what was typed). Throws XKS_USAGE. */
+export function parseUriPrefix(value: string, flag: string, shown = value): string {
+  if (!isValidUriPrefix(value)) throw new XksctlError("XKS_USAGE", `${flag} ${JSON.stringify(shown)} does not give a valid XksProxyUriPath: use ${URI_PREFIX_RULE}`);
+  return value;
+}
+
 /** An AWS region name (us-east-1, eu-central-2, us-gov-west-1). */
 export const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
@@ -62,6 +79,7 @@ export function parseRegion(value: string, flag: string): string {
   return value;
 }
 
+/** A TCP port from an option value; `allowZero` admits 0 (any free port, for tests). Throws XKS_USAGE. */
 export function parsePort(value: string, flag: string, opts: { allowZero?: boolean } = {}): number {
   const min = opts.allowZero ? 0 : 1;
   const n = Number(value);

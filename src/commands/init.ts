@@ -9,50 +9,22 @@ import type { Out } from "../context.js";
 import type { InitResult } from "../workflows/init/flow.js";
 import type { InitPlan } from "../workflows/init/plan.js";
 import type { ExistingSetup } from "../workflows/init/existing.js";
-import type { Answers } from "../workflows/init/answers.js";
+import type { AnswerKey, Answers } from "../workflows/init/answers.js";
 
-interface InitOptions {
-  backend?: string;
-  dir?: string;
-  yes?: boolean;
-  answers?: string;
-  force?: boolean;
-  existing?: string;
-  protection?: string;
-  cardset?: string;
-  createOcs?: string;
-  quorum?: string;
-  pinFile?: string;
-  keyId?: string;
-  useExistingKey?: boolean;
-  prefix?: string;
-  endpoint?: string;
-  ip?: string;
-  port?: string;
-  pingPort?: string;
-  region?: string;
-  tls?: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  installService?: boolean;
-  systemdDir?: string;
-  tokenLabel?: string;
-  json?: boolean;
-}
+/** Permission bits as chmod takes them (0600); platform/secret-file.ts formatMode, not imported: commands load no work before run(). */
+const MODE = (m: number) => m.toString(8).padStart(4, "0");
 
-/** The command line's answers, by flag name. */
-function flagAnswers(o: InitOptions): Answers {
-  const pairs: [keyof Answers, string | boolean | undefined][] = [
-    ["backend", o.backend], ["dir", o.dir], ["yes", o.yes], ["force", o.force], ["existing", o.existing], ["protection", o.protection],
-    ["cardset", o.cardset], ["create-ocs", o.createOcs], ["quorum", o.quorum], ["pin-file", o.pinFile], ["key-id", o.keyId],
-    ["use-existing-key", o.useExistingKey], ["prefix", o.prefix], ["endpoint", o.endpoint], ["ip", o.ip], ["port", o.port],
-    ["ping-port", o.pingPort], ["region", o.region], ["tls", o.tls], ["tls-cert", o.tlsCert], ["tls-key", o.tlsKey],
-    ["install-service", o.installService], ["systemd-dir", o.systemdDir], ["token-label", o.tokenLabel],
-  ];
+/** The commander option name of an answer: the flag camel-cased as commander does ("key-id" → keyId). */
+type OptionName<K extends string> = K extends `${infer H}-${infer T}` ? `${H}${Capitalize<OptionName<T>>}` : K;
+
+/** One option per answer (init/answers.ts ANSWER_KEYS), plus the answers file and --json. */
+type InitOptions = Partial<Record<OptionName<AnswerKey>, string | boolean>> & { answers?: string; json?: boolean };
+
+/** The command line's answers: each of `keys` read from its option. */
+export function flagAnswers(o: InitOptions, keys: readonly AnswerKey[]): Answers {
+  const pairs = keys.map((k) => [k, o[k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as OptionName<AnswerKey>]] as const);
   return Object.fromEntries(pairs.filter(([, v]) => v !== undefined)) as Answers;
 }
-
-const MODE = (m: number) => m.toString(8).padStart(4, "0");
 
 function renderPlan(out: Out, plan: InitPlan): void {
   out.write(`\nSummary: nothing has been changed yet.\n`);
@@ -145,11 +117,11 @@ export const initCommand = defineCommand<InitOptions>({
   ],
   async run(opts, _args, ctx) {
     const { operatorDeps } = await import("../workflows/deps.js");
-    const { mergeAnswers, readAnswersFile } = await import("../workflows/init/answers.js");
+    const { ANSWER_KEYS, mergeAnswers, readAnswersFile } = await import("../workflows/init/answers.js");
     const { chooseBackend } = await import("../workflows/init/flow.js");
     const { printJson } = await import("../ui/output.js");
     const fromFile = opts.answers ? readAnswersFile(opts.answers, ctx.cwd) : {};
-    const answers = mergeAnswers(fromFile, flagAnswers(opts));
+    const answers = mergeAnswers(fromFile, flagAnswers(opts, Object.keys(ANSWER_KEYS) as AnswerKey[]));
     const backend = chooseBackend(answers, ctx.env);
     const ops = operatorDeps(ctx);
     const talk = opts.json ? ctx.stderr : ctx.stdout;

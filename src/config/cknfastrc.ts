@@ -3,7 +3,9 @@
  * protection method needs, keeps every other line and comment, and is idempotent. Lines with
  * spaces around `=` are read; changed and added lines are written without spaces.
  */
+import fs from "node:fs";
 import path from "node:path";
+import { XksctlError } from "../errors.js";
 import { nfastHome } from "../platform/exec.js";
 
 /** Key protection the PKCS#11 library is configured for. */
@@ -36,6 +38,29 @@ export function cknfastPlan(protection: CknfastProtection): CknfastPlan {
 /** The default cknfastrc path: $NFAST_HOME/cknfastrc, /opt/nfast/cknfastrc when unset. */
 export function defaultCknfastrcPath(env: NodeJS.ProcessEnv): string {
   return path.join(nfastHome(env), "cknfastrc");
+}
+
+/** The text of a cknfastrc; a missing file is empty, any other read failure is XKS_FILE_READ. */
+export function readCknfastrcText(file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return "";
+    throw new XksctlError("XKS_FILE_READ", `Cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "error"}).`);
+  }
+}
+
+/** The value the library uses: the environment wins over cknfastrc (§9.1). */
+export function effectiveCknfastVar(vars: ReadonlyMap<string, string>, env: NodeJS.ProcessEnv, name: string): string | undefined {
+  return env[name] ?? vars.get(name);
+}
+
+/** The variables of `wanted` that the environment sets to another value, which the library uses instead. */
+export function cknfastEnvOverrides(wanted: Readonly<Record<string, string>>, env: NodeJS.ProcessEnv): { name: string; envValue: string; wanted: string }[] {
+  return Object.entries(wanted).flatMap(([name, value]) => {
+    const envValue = env[name];
+    return envValue !== undefined && envValue !== value ? [{ name, envValue, wanted: value }] : [];
+  });
 }
 
 const VAR_LINE_RE = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/;

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import TOML from "@iarna/toml";
 import { XksctlError } from "../errors.js";
+import { formatMode } from "../platform/secret-file.js";
 import { validateSettings, type Problem, type ValidateDeps, type ValidationResult } from "./validate.js";
 import type { Settings } from "./types.js";
 
@@ -31,7 +32,7 @@ export function locateSettings(explicit: string | undefined, env: NodeJS.Process
 }
 
 /** Parses TOML text; a syntax error becomes XKS_CONFIG_PARSE naming line and column. */
-export function parseToml(text: string, file: string): Record<string, unknown> {
+function parseToml(text: string, file: string): Record<string, unknown> {
   try {
     return TOML.parse(text) as Record<string, unknown>;
   } catch (err) {
@@ -71,7 +72,7 @@ export function checkSettingsFile(file: string, deps: ValidateDeps): ValidationR
   const result = validateSettings(doc, file, deps);
   const mode = fs.statSync(file).mode & 0o777;
   if ((mode & 0o077) !== 0 && holdsInlineSecret(doc)) {
-    result.warnings.push(`${file}: mode ${mode.toString(8).padStart(4, "0")} lets other users read the PIN or SigV4 secrets; run chmod 600 ${file}`);
+    result.warnings.push(`${file}: mode ${formatMode(mode)} lets other users read the PIN or SigV4 secrets; run chmod 600 ${file}`);
   }
   return result;
 }

@@ -11,20 +11,20 @@ import { applySettingsEdits, type SettingsEdit } from "./settings-edit.js";
 import { validateSettings, type ValidateDeps } from "./validate.js";
 import TOML from "@iarna/toml";
 
-/** Problems of a settings text, as comparable strings. */
-function problemsOf(text: string, file: string, deps: ValidateDeps): Set<string> {
-  const r = validateSettings(TOML.parse(text) as Record<string, unknown>, file, deps);
-  return new Set(r.problems.map(formatProblem));
+/** Problems of a parsed settings document, as comparable strings. */
+function problemsOf(doc: Record<string, unknown>, file: string, deps: ValidateDeps): Set<string> {
+  return new Set(validateSettings(doc, file, deps).problems.map(formatProblem));
 }
 
 /** Applies edits to a settings document and writes it; returns the write result. */
 export function saveSettingsEdits(settings: SettingsDocument, edits: readonly SettingsEdit[], deps: ValidateDeps): AtomicWriteResult & { text: string } {
   const text = applySettingsEdits(settings.text, edits, settings.file);
-  const before = problemsOf(settings.text, settings.file, deps);
-  const added = [...problemsOf(text, settings.file, deps)].filter((p) => !before.has(p));
+  const doc = TOML.parse(text) as Record<string, unknown>;
+  const before = problemsOf(settings.doc, settings.file, deps);
+  const added = [...problemsOf(doc, settings.file, deps)].filter((p) => !before.has(p));
   if (added.length > 0) {
     throw new XksctlError("XKS_CONFIG_INVALID", `${settings.file}: the change would make the settings invalid; the file was not changed.`, { details: added });
   }
-  const secret = holdsInlineSecret(settings.doc) || holdsInlineSecret(TOML.parse(text) as Record<string, unknown>);
+  const secret = holdsInlineSecret(settings.doc) || holdsInlineSecret(doc);
   return { ...writeFileAtomic(settings.file, text, { secret }), text };
 }

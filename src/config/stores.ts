@@ -1,5 +1,6 @@
 /** Picks one `[[external_key_stores]]` entry of a parsed (not yet validated) settings document. */
 import { XksctlError } from "../errors.js";
+import { isValidUriPrefix, uriPathOf } from "../rules.js";
 
 /** One key store entry as written in the file. */
 export interface RawStore {
@@ -34,4 +35,13 @@ export function selectStore(doc: Record<string, unknown>, prefix: string | undef
   const hit = stores.find((s) => s.prefix === want);
   if (!hit) throw new XksctlError("XKS_STORE_NOT_FOUND", `No key store with uri_path_prefix ${JSON.stringify(prefix)} in ${file} (known: ${known}).`);
   return hit;
+}
+
+/** The XksProxyUriPath of a store; throws XKS_CONFIG_INVALID when its prefix gives none KMS accepts. */
+export function storeUriPath(store: RawStore): string {
+  const uriPath = uriPathOf(store.prefix);
+  if (!isValidUriPrefix(store.prefix)) {
+    throw new XksctlError("XKS_CONFIG_INVALID", `uri_path_prefix ${JSON.stringify(store.prefix)} does not give a valid XksProxyUriPath (${uriPath}).`);
+  }
+  return uriPath;
 }

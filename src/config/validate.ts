@@ -3,7 +3,7 @@
  * the key path, what was expected and what was found. Secrets are never echoed.
  */
 import { isIP } from "node:net";
-import { ACCESS_KEY_ID_RE, KEY_ID_RULE, SECRET_RE, URI_PREFIX_RULE, isValidUriPrefix, keyIdProblem } from "../rules.js";
+import { ACCESS_KEY_ID_RE, ACCESS_KEY_ID_RULE, KEY_ID_RULE, PLACEHOLDER_ACCESS_KEY_ID, SECRET_RE, SECRET_RULE, URI_PREFIX_RULE, isValidUriPrefix, keyIdProblem } from "../rules.js";
 import { resolveSettingsPath } from "./paths.js";
 import { SCHEMA, type FieldSpec, type TableSpec } from "./schema.js";
 import type { AllowRule, Credential, KeyStoreSettings, Settings } from "./types.js";
@@ -31,9 +31,8 @@ export interface ValidateDeps {
   readSecretFile(file: string): string;
 }
 
-/** The sample credentials shipped in the reference proxy's files. */
-const PLACEHOLDER_SECRETS = new Set(["PleaseReplaceThisWithSomeSecretOfLength43To64"]);
-const PLACEHOLDER_KEY_IDS = new Set(["BETWEEN2TENAND3TENCHARACTERS"]);
+/** The sample secret shipped in the reference proxy's files (its access key id: PLACEHOLDER_ACCESS_KEY_ID). */
+const PLACEHOLDER_SECRET = "PleaseReplaceThisWithSomeSecretOfLength43To64";
 
 type Raw = Record<string, unknown>;
 
@@ -191,9 +190,9 @@ function checkCredential(
   const id = raw.sigv4_access_key_id;
   let ok = true;
   if (typeof id !== "string" || !ACCESS_KEY_ID_RE.test(id)) {
-    problems.push({ path: `${at}.sigv4_access_key_id`, expected: "20-30 characters of A-Z and 2-7", got: describe(id) });
+    problems.push({ path: `${at}.sigv4_access_key_id`, expected: ACCESS_KEY_ID_RULE, got: describe(id) });
     ok = false;
-  } else if (PLACEHOLDER_KEY_IDS.has(id)) {
+  } else if (id === PLACEHOLDER_ACCESS_KEY_ID) {
     warnings.push(`${at}.sigv4_access_key_id: the reference sample's placeholder; run \`xksctl creds generate\` before production use`);
   }
   const before = problems.length;
@@ -202,12 +201,12 @@ function checkCredential(
     if (problems.length === before) {
       problems.push({
         path: `${at}.sigv4_secret_access_key`,
-        expected: "43-64 characters of a-z A-Z 0-9 / + =",
+        expected: SECRET_RULE,
         got: describe(secret, true),
       });
     }
     ok = false;
-  } else if (PLACEHOLDER_SECRETS.has(secret)) {
+  } else if (secret === PLACEHOLDER_SECRET) {
     warnings.push(`${at}.sigv4_secret_access_key: the reference sample's placeholder; run \`xksctl creds generate\` before production use`);
   }
   return ok ? { accessKeyId: id as string, secretAccessKey: secret as string } : undefined;

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 let cached: string | undefined;
 
 /** Absolute path of the package root. */
-export function packageRoot(): string {
+function packageRoot(): string {
   if (cached) return cached;
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {

@@ -7,12 +7,12 @@
  * from a 0600 file ($XKS_SECRET_FILE, `--secret-file`), and hands it to the AWS CLI as a 0600
  * temporary file (`--xks-proxy-authentication-credential file://...`), removed on exit.
  */
-import fs from "node:fs";
 import { XksctlError } from "../errors.js";
 import { shellQuote } from "../platform/exec.js";
-import { ACCESS_KEY_ID_RE, REGION_RE, SECRET_RE, isValidUriPrefix, uriPathOf } from "../rules.js";
+import { formatMode, readPrivateFile } from "../platform/secret-file.js";
+import { REGION_RE, SECRET_RE, SECRET_RULE, isUsableAccessKeyId } from "../rules.js";
 import { readSettingsDocument } from "../config/load.js";
-import { selectStore } from "../config/stores.js";
+import { selectStore, storeUriPath } from "../config/stores.js";
 
 /** The admin's choices. */
 export interface AwsStepsInput {
@@ -59,7 +59,7 @@ export interface AwsSteps {
 const ARN_RE = /^arn:(aws[a-z-]*):iam::(\d{12}):(root|user\/[\w+=,.@/-]+|role\/[\w+=,.@/-]+)$/;
 
 /** Parses an IAM principal ARN; throws XKS_USAGE. */
-export function parsePrincipalArn(arn: string, flag: string): { partition: string; account: string } {
+function parsePrincipalArn(arn: string, flag: string): { partition: string; account: string } {
   const m = ARN_RE.exec(arn);
   if (!m) throw new XksctlError("XKS_USAGE", `${flag} must be an IAM user, role or root ARN like arn:aws:iam::111122223333:role/KeyAdmin, got ${JSON.stringify(arn)}`);
   return { partition: m[1]!, account: m[2]! };
@@ -135,10 +135,9 @@ export function renderAwsSteps(input: AwsStepsInput): AwsSteps {
   if (server.region !== undefined && server.region !== region) {
     warnings.push(`[server].region is ${JSON.stringify(server.region)} but the steps use ${region}: the proxy accepts SigV4 from its configured region only`);
   }
-  const uriPath = uriPathOf(store.prefix);
-  if (!isValidUriPrefix(store.prefix)) throw new XksctlError("XKS_CONFIG_INVALID", `uri_path_prefix ${JSON.stringify(store.prefix)} does not give a valid XksProxyUriPath.`);
+  const uriPath = storeUriPath(store);
   const akid = store.raw.sigv4_access_key_id;
-  if (typeof akid !== "string" || !ACCESS_KEY_ID_RE.test(akid) || akid === "BETWEEN2TENAND3TENCHARACTERS") {
+  if (!isUsableAccessKeyId(akid)) {
     throw new XksctlError("XKS_CONFIG_INVALID", `Key store ${JSON.stringify(store.prefix)} has no usable sigv4_access_key_id.`, {
       remedy: "Run `xksctl creds generate` first; it prints the secret the AWS steps need.",
     });
@@ -205,17 +204,10 @@ export function renderAwsSteps(input: AwsStepsInput): AwsSteps {
 }
 
 /** Why a secret file cannot be used, or nothing: it must be 0600 and hold the secret of `accessKeyId`. */
-export function checkSecretFile(file: string, accessKeyId: string): void {
-  let st: fs.Stats;
-  let text: string;
-  try {
-    st = fs.statSync(file);
-    text = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    throw new XksctlError("XKS_SECRET_SOURCE", `Cannot read the secret file ${file} (${(err as NodeJS.ErrnoException).code ?? "error"}).`);
-  }
-  if ((st.mode & 0o077) !== 0) {
-    throw new XksctlError("XKS_SECRET_SOURCE", `${file} holds a secret and is readable by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}).`, { remedy: `Run chmod 600 ${file}, then run the command again.` });
+function checkSecretFile(file: string, accessKeyId: string): void {
+  const { text, mode } = readPrivateFile(file, "secret");
+  if ((mode & 0o077) !== 0) {
+    throw new XksctlError("XKS_SECRET_SOURCE", `${file} holds a secret and is readable by group or others (mode ${formatMode(mode)}).`, { remedy: `Run chmod 600 ${file}, then run the command again.` });
   }
   const t = text.trim();
   let id: unknown;
@@ -231,7 +223,7 @@ export function checkSecretFile(file: string, accessKeyId: string): void {
     }
   }
   if (typeof secret !== "string" || !SECRET_RE.test(secret)) {
-    throw new XksctlError("XKS_SECRET_SOURCE", `${file} holds no SigV4 secret: expected the secret alone (43-64 characters of a-z A-Z 0-9 / + =) or a KMS console / AWS CLI credential JSON.`);
+    throw new XksctlError("XKS_SECRET_SOURCE", `${file} holds no SigV4 secret: expected the secret alone (${SECRET_RULE}) or a KMS console / AWS CLI credential JSON.`);
   }
   if (id !== undefined && id !== accessKeyId) {
     throw new XksctlError("XKS_SECRET_SOURCE", `${file} is the credential of access key ${String(id)}, not of ${accessKeyId} (the key store's sigv4_access_key_id).`, { remedy: "Pass the file written for this access key id (or --store for another key store)." });

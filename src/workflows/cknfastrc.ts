@@ -3,9 +3,7 @@
  * (config/cknfastrc.ts), shows the change as a diff and, unless a dry run, writes it atomically
  * with a backup.
  */
-import fs from "node:fs";
-import { applyCknfastPlan, cknfastPlan, type CknfastChange, type CknfastProtection } from "../config/cknfastrc.js";
-import { XksctlError } from "../errors.js";
+import { applyCknfastPlan, cknfastEnvOverrides, cknfastPlan, readCknfastrcText, type CknfastChange, type CknfastProtection } from "../config/cknfastrc.js";
 import { writeFileAtomic } from "../platform/atomic-write.js";
 import { unifiedDiff } from "../platform/text-diff.js";
 
@@ -25,21 +23,12 @@ export interface CknfastrcUpdate {
 
 /** Plans (and unless dryRun, writes) the cknfastrc change for a protection method. */
 export function updateCknfastrc(file: string, protection: CknfastProtection, opts: { dryRun: boolean; env: NodeJS.ProcessEnv }): CknfastrcUpdate {
-  let old = "";
-  try {
-    old = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-      throw new XksctlError("XKS_FILE_READ", `Cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "error"}).`);
-    }
-  }
+  const old = readCknfastrcText(file);
   const plan = cknfastPlan(protection);
   const { text, changes } = applyCknfastPlan(old, plan, `set by xksctl config cknfastrc --protection ${protection}`);
   const diff = unifiedDiff(old, text, { fromFile: `a${file}`, toFile: `b${file}` });
   const wanted = { ...plan.set, ...Object.fromEntries(changes.map((c) => [c.name, c.to])) };
-  const envOverrides = Object.entries(wanted)
-    .filter(([name, value]) => opts.env[name] !== undefined && opts.env[name] !== value)
-    .map(([name]) => `${name}=${opts.env[name]} in the environment overrides the file`);
+  const envOverrides = cknfastEnvOverrides(wanted, opts.env).map((o) => `${o.name}=${o.envValue} in the environment overrides the file`);
   if (opts.dryRun || changes.length === 0) return { file, protection, changes, diff, written: false, envOverrides };
   const w = writeFileAtomic(file, text, { newFileMode: 0o644 });
   return { file: w.file, protection, changes, diff, written: true, ...(w.backup ? { backup: w.backup } : {}), envOverrides };

@@ -4,7 +4,7 @@
  * xks_key_id_set in the settings file.
  */
 import fs from "node:fs";
-import { defaultCknfastrcPath, parseCknfastrc } from "../config/cknfastrc.js";
+import { defaultCknfastrcPath, effectiveCknfastVar, parseCknfastrc } from "../config/cknfastrc.js";
 import { defaultValidateDeps } from "../config/load.js";
 import { saveSettingsEdits } from "../config/settings-file.js";
 import { readSettingsDocument } from "../config/load.js";
@@ -63,21 +63,40 @@ function checkProtection(input: CreateKeyInput): void {
  */
 export function pickupAdvice(env: NodeJS.ProcessEnv): { restartNeeded: boolean; how: string } {
   const rc = defaultCknfastrcPath(env);
-  let value = env.CKNFAST_ASSUME_SINGLE_PROCESS;
-  if (value === undefined) {
-    try {
-      value = parseCknfastrc(fs.readFileSync(rc, "utf8")).get("CKNFAST_ASSUME_SINGLE_PROCESS");
-    } catch {
-      /* no cknfastrc: the library default applies */
-    }
+  let vars = new Map<string, string>();
+  try {
+    vars = parseCknfastrc(fs.readFileSync(rc, "utf8"));
+  } catch {
+    /* no cknfastrc (or unreadable): the library default applies */
   }
-  if (value === "0") {
+  if (effectiveCknfastVar(vars, env, "CKNFAST_ASSUME_SINGLE_PROCESS") === "0") {
     return { restartNeeded: false, how: `Send SIGHUP to the running \`xksctl serve\` (or restart it): it reloads the key sets, and CKNFAST_ASSUME_SINGLE_PROCESS=0 lets it see keys made by other processes.` };
   }
   return {
     restartNeeded: true,
     how: `Restart the running \`xksctl serve\` (e.g. \`systemctl restart xksctl\`): with CKNFAST_ASSUME_SINGLE_PROCESS=1 (the default; ${rc}) the nShield library only sees keys that existed when the proxy started, so a SIGHUP reload is not enough.`,
   };
+}
+
+/** generatekey waits for cards on a terminal; allow ten minutes there, two without. */
+const GENERATEKEY_TIMEOUT_MS = { interactive: 600_000, batch: 120_000 };
+
+/** The HSM step: a new AES-256 key in the Security World (CKA_LABEL = key id); nothing else changes. */
+export async function generateXksKey(
+  exec: Exec,
+  p: { keyId: string; protection: "module" | "ocs"; cardset?: string; slot?: number; interactive: boolean },
+): Promise<{ keyFile: string; ident: string }> {
+  const k = await generateKey(
+    exec,
+    {
+      plainname: p.keyId,
+      protect: p.protection === "ocs" ? "token" : "module",
+      ...(p.cardset ? { cardset: p.cardset } : {}),
+      ...(p.slot !== undefined ? { slot: p.slot } : {}),
+    },
+    { stdio: p.interactive ? "tee" : "pipe", timeoutMs: p.interactive ? GENERATEKEY_TIMEOUT_MS.interactive : GENERATEKEY_TIMEOUT_MS.batch },
+  );
+  return { keyFile: k.keyFile, ident: k.ident };
 }
 
 /** Creates the key in the HSM and lists it in the settings. */
@@ -98,16 +117,13 @@ export async function createXksKey(exec: Exec, input: CreateKeyInput): Promise<C
     throw new XksctlError("XKS_KEY_EXISTS", `A key named ${JSON.stringify(input.keyId)} already exists in the Security World (key_${existing.app}_${existing.ident}, ${existing.protection} protection).`);
   }
 
-  const key = await generateKey(
-    exec,
-    {
-      plainname: input.keyId,
-      protect: input.protect === "ocs" ? "token" : "module",
-      ...(input.cardset ? { cardset: input.cardset } : {}),
-      ...(input.slot !== undefined ? { slot: input.slot } : {}),
-    },
-    { stdio: input.interactive ? "tee" : "pipe", timeoutMs: input.interactive ? 600_000 : 120_000 },
-  );
+  const key = await generateXksKey(exec, {
+    keyId: input.keyId,
+    protection: input.protect,
+    ...(input.cardset ? { cardset: input.cardset } : {}),
+    ...(input.slot !== undefined ? { slot: input.slot } : {}),
+    interactive: input.interactive,
+  });
 
   let saved;
   try {

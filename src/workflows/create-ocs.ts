@@ -8,7 +8,7 @@ import { requireUsableWorld } from "../hsm/nfast/status.js";
 import type { Exec } from "../platform/exec.js";
 
 /** Operators swap cards and type passphrases: allow half an hour. */
-export const CREATEOCS_TIMEOUT_MS = 30 * 60_000;
+const CREATEOCS_TIMEOUT_MS = 30 * 60_000;
 
 /** Creates the card set; `announce` is called after the world check, before createocs starts. */
 export async function createCardSet(exec: Exec, input: CreateOcsParams, announce: () => void): Promise<void> {

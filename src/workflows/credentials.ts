@@ -16,10 +16,10 @@ import { defaultValidateDeps, readSettingsDocument } from "../config/load.js";
 import { isCredentialsPath, resolveSettingsPath } from "../config/paths.js";
 import type { InlineTable, SettingsEdit } from "../config/settings-edit.js";
 import { saveSettingsEdits } from "../config/settings-file.js";
-import { selectStore, type RawStore } from "../config/stores.js";
+import { selectStore, storeUriPath, type RawStore } from "../config/stores.js";
 import { XksctlError } from "../errors.js";
 import { writeFileAtomic } from "../platform/atomic-write.js";
-import { ACCESS_KEY_ID_RE, isValidUriPrefix, uriPathOf } from "../rules.js";
+import { ACCESS_KEY_ID_RE, isUsableAccessKeyId } from "../rules.js";
 import { updateCredentialCommand } from "./aws-steps.js";
 
 /** What `creds generate` does. */
@@ -50,16 +50,8 @@ export interface CredsResult {
 export function generateCredentials(input: CredsInput): CredsResult {
   const settings = readSettingsDocument(input.settingsFile);
   const store = selectStore(settings.doc, input.store, settings.file);
-  const uriPath = uriPathOf(store.prefix);
-  if (!isValidUriPrefix(store.prefix)) {
-    throw new XksctlError("XKS_CONFIG_INVALID", `uri_path_prefix ${JSON.stringify(store.prefix)} does not give a valid XksProxyUriPath (${uriPath}).`);
-  }
-  const envName = store.raw.sigv4_secret_access_key_env;
-  if (typeof envName === "string" && envName !== "") {
-    throw new XksctlError("XKS_SECRET_SOURCE", `Key store ${JSON.stringify(store.prefix)} reads its secret from the environment variable ${envName}, which xksctl cannot change.`, {
-      remedy: `Remove sigv4_secret_access_key_env from that store so xksctl can write the secret, or rotate the variable yourself.`,
-    });
-  }
+  const uriPath = storeUriPath(store);
+  refuseEnvSource(store);
   const consoleJson = input.consoleJson ? path.resolve(input.cwd, input.consoleJson) : undefined;
   if (consoleJson) assertWritableDir(consoleJson);
   const fileName = store.raw.sigv4_secret_access_key_file;
@@ -100,7 +92,7 @@ export function consoleConfigText(uriPath: string, cred: { accessKeyId: string; 
 }
 
 /** The AWS CLI's XksProxyAuthenticationCredential, for `--xks-proxy-authentication-credential file://...`. */
-export function cliCredentialText(cred: { accessKeyId: string; secretAccessKey: string }): string {
+function cliCredentialText(cred: { accessKeyId: string; secretAccessKey: string }): string {
   return `${JSON.stringify({ AccessKeyId: cred.accessKeyId, RawSecretAccessKey: cred.secretAccessKey })}\n`;
 }
 
@@ -137,10 +129,10 @@ function writableSecretFile(value: string, store: RawStore, settingsFile: string
 }
 
 /** Refuses a store whose secret comes from an environment variable. */
-function refuseEnvSource(store: RawStore, raw: Record<string, unknown>, what: string): void {
-  const envName = raw.sigv4_secret_access_key_env;
+function refuseEnvSource(store: RawStore): void {
+  const envName = store.raw.sigv4_secret_access_key_env;
   if (typeof envName === "string" && envName !== "") {
-    throw new XksctlError("XKS_SECRET_SOURCE", `Key store ${JSON.stringify(store.prefix)} reads ${what} from the environment variable ${envName}, which xksctl cannot change.`, {
+    throw new XksctlError("XKS_SECRET_SOURCE", `Key store ${JSON.stringify(store.prefix)} reads its secret from the environment variable ${envName}, which xksctl cannot change.`, {
       remedy: `Keep the secrets in the settings (mode 0600) or in a sigv4_secret_access_key_file, or change the variable yourself.`,
     });
   }
@@ -156,8 +148,11 @@ interface StoredCredential {
   source: InlineTable;
 }
 
+/** The keys that can hold a credential's secret, in the order they are looked for. */
+const SECRET_SOURCE_KEYS = ["sigv4_secret_access_key_file", "sigv4_secret_access_key_env", "sigv4_secret_access_key"] as const;
+
 function sourceOf(raw: Record<string, unknown>): InlineTable {
-  for (const k of ["sigv4_secret_access_key_file", "sigv4_secret_access_key_env", "sigv4_secret_access_key"]) {
+  for (const k of SECRET_SOURCE_KEYS) {
     const v = raw[k];
     if (typeof v === "string" && v !== "") return { [k]: v };
   }
@@ -176,18 +171,13 @@ function additionalOf(store: RawStore): StoredCredential[] {
 const asTable = (c: StoredCredential): InlineTable => ({ sigv4_access_key_id: c.accessKeyId, ...c.source });
 
 /** What `creds rotate` does. */
-export interface RotateInput {
-  settingsFile: string;
-  store?: string;
+export interface RotateInput extends CredsInput {
   /** The KMS console's proxy configuration file. @default kms-proxy-config.json next to the settings */
   consoleJson?: string;
   /** The AWS CLI credential file. @default kms-xks-credential.json next to the settings */
   credentialJson?: string;
   /** The custom key store id (cks-...) for the printed command. */
   keyStoreId?: string;
-  cwd: string;
-  env: NodeJS.ProcessEnv;
-  randomBytes: (n: number) => Buffer;
 }
 
 /** What `creds rotate` wrote. `secretAccessKey` is for the one-time display only. */
@@ -219,12 +209,9 @@ function regionOf(doc: Record<string, unknown>): string | undefined {
 export function rotateCredentials(input: RotateInput): RotateResult {
   const settings = readSettingsDocument(input.settingsFile);
   const store = selectStore(settings.doc, input.store, settings.file);
-  const uriPath = uriPathOf(store.prefix);
-  if (!isValidUriPrefix(store.prefix)) {
-    throw new XksctlError("XKS_CONFIG_INVALID", `uri_path_prefix ${JSON.stringify(store.prefix)} does not give a valid XksProxyUriPath (${uriPath}).`);
-  }
+  const uriPath = storeUriPath(store);
   const current = store.raw.sigv4_access_key_id;
-  if (typeof current !== "string" || !ACCESS_KEY_ID_RE.test(current) || current === "BETWEEN2TENAND3TENCHARACTERS") {
+  if (!isUsableAccessKeyId(current)) {
     throw new XksctlError("XKS_CONFIG_INVALID", `Key store ${JSON.stringify(store.prefix)} has no credential to rotate (sigv4_access_key_id ${JSON.stringify(current ?? null)}).`, {
       remedy: "Run `xksctl creds generate` for the first credential; rotate replaces a credential KMS already uses.",
     });
@@ -235,7 +222,7 @@ export function rotateCredentials(input: RotateInput): RotateResult {
       remedy: `Finish that rotation first: once KMS signs with the new credential, \`xksctl creds retire --access-key-id ${current} --config ${settings.file}\`.`,
     });
   }
-  refuseEnvSource(store, store.raw, "its secret");
+  refuseEnvSource(store);
   const dir = path.dirname(settings.file);
   const consoleJson = path.resolve(input.cwd, input.consoleJson ?? path.join(dir, "kms-proxy-config.json"));
   const credentialJson = path.resolve(input.cwd, input.credentialJson ?? path.join(dir, "kms-xks-credential.json"));
@@ -243,17 +230,18 @@ export function rotateCredentials(input: RotateInput): RotateResult {
   assertWritableDir(consoleJson);
   assertWritableDir(credentialJson);
 
+  // A store that keeps its secret in a file gets the new one next to it, named after the new
+  // access key id (a previous id dropped); the current file's name is checked first.
   const mainFile = store.raw.sigv4_secret_access_key_file;
-  let secretValue: string | undefined;
-  let secretFile: string | undefined;
+  let secretBase: string | undefined;
   if (typeof mainFile === "string" && mainFile !== "") {
     writableSecretFile(mainFile, store, settings.file, input.env);
-    // Next to the current secret file, named after the new access key id (a previous id dropped).
-    secretValue = `${mainFile.replace(/\.[A-Z2-7]{20,30}$/, "")}.`;
+    secretBase = withoutKeyIdSuffix(mainFile);
   }
   const cred = newCredential(input.randomBytes);
+  const secretValue = secretBase === undefined ? undefined : `${secretBase}.${cred.accessKeyId}`;
+  let secretFile: string | undefined;
   if (secretValue !== undefined) {
-    secretValue += cred.accessKeyId;
     secretFile = writableSecretFile(secretValue, store, settings.file, input.env);
     if (fs.existsSync(secretFile)) throw new XksctlError("XKS_FILE_WRITE", `${secretFile} already exists; nothing was changed.`, { remedy: "Run the command again (a new access key id names a new file)." });
     writeFileAtomic(secretFile, `${cred.secretAccessKey}\n`, { secret: true, backup: false });
@@ -282,6 +270,12 @@ export function rotateCredentials(input: RotateInput): RotateResult {
     updateCommand: updateCredentialCommand({ region: regionOf(settings.doc), keyStoreId: input.keyStoreId, credentialFile: credentialJson }),
     reload: RELOAD_COMMANDS,
   };
+}
+
+/** A secret file's name without a trailing ".<access key id>" (the suffix rotate gives a new credential's file). */
+function withoutKeyIdSuffix(file: string): string {
+  const dot = file.lastIndexOf(".");
+  return dot >= 0 && ACCESS_KEY_ID_RE.test(file.slice(dot + 1)) ? file.slice(0, dot) : file;
 }
 
 /** What `creds retire` does. */
@@ -330,7 +324,7 @@ export function retireCredential(input: RetireInput): RetireResult {
     // The main credential goes: the first additional one takes its place.
     const [next, ...others] = extra as [StoredCredential, ...StoredCredential[]];
     edits.push({ op: "set", at, key: "sigv4_access_key_id", value: next.accessKeyId });
-    for (const k of ["sigv4_secret_access_key", "sigv4_secret_access_key_file", "sigv4_secret_access_key_env"]) {
+    for (const k of SECRET_SOURCE_KEYS) {
       const v = next.source[k];
       edits.push(v !== undefined ? { op: "set", at, key: k, value: v } : { op: "delete", at, key: k });
     }

@@ -1,7 +1,7 @@
 /**
  * The effects the operator verbs need beyond Context: the tool runner, the PKCS#11 HSM and the
  * CSPRNG. Commands take them from `ctx.operator` when a test put fakes or wrappers there, and
- * fall back to the real ones; src/context.ts stays unchanged.
+ * fall back to the real ones.
  */
 import crypto from "node:crypto";
 import type { Context } from "../context.js";

@@ -20,16 +20,16 @@ export function csrPathFor(keyFile: string): string {
 }
 
 /** Where `tls csr` puts a new key while a working one is in use: `<name>.next<ext>`. */
-export function nextKeyPathFor(keyFile: string): string {
+function nextKeyPathFor(keyFile: string): string {
   const ext = path.extname(keyFile) || ".key";
   const base = path.extname(keyFile) === "" ? keyFile : keyFile.slice(0, -ext.length);
   return `${base}.next${ext}`;
 }
 
-/** Throws XKS_USAGE unless `name` is a DNS name KMS accepts as endpoint. */
-export function assertEndpointName(name: string, flag = "--endpoint"): void {
+/** Throws XKS_USAGE unless `name` is a DNS name KMS accepts as endpoint; the message shows `shown` (what was typed). */
+export function assertEndpointName(name: string, flag = "--endpoint", shown = name): void {
   const why = endpointNameProblem(name);
-  if (why !== null) throw new XksctlError("XKS_USAGE", `${flag} ${JSON.stringify(name)} is not usable: ${why}.`, { remedy: `Give ${ENDPOINT_RULE}.` });
+  if (why !== null) throw new XksctlError("XKS_USAGE", `${flag} ${JSON.stringify(shown)} is not usable: ${why}.`, { remedy: `Give ${ENDPOINT_RULE}.` });
 }
 
 /** A new key and CSR, not yet written anywhere but a private temp folder (removed again). */

@@ -9,7 +9,7 @@ import { isIP } from "node:net";
 import path from "node:path";
 import { XksctlError } from "../../errors.js";
 import { CARDSET_NAME_RE, parseQuorum } from "../../hsm/nfast/createocs.js";
-import { URI_PREFIX_RULE, assertKeyId, isValidUriPrefix, parsePort, parseRegion } from "../../rules.js";
+import { assertKeyId, parsePort, parseRegion, parseUriPrefix } from "../../rules.js";
 
 /** Every answer init knows, by flag name, with its kind. */
 export const ANSWER_KEYS = {
@@ -53,7 +53,7 @@ const ONE_OF: Partial<Record<AnswerKey, readonly string[]>> = {
 };
 
 /** Checks one answer's value (independent of the backend); throws XKS_USAGE / XKS_KEY_INVALID_ID. */
-export function checkAnswer(key: AnswerKey, value: string | boolean): void {
+function checkAnswer(key: AnswerKey, value: string | boolean): void {
   const flag = `--${key}`;
   if (ANSWER_KEYS[key] === "boolean") {
     if (typeof value !== "boolean") throw new XksctlError("XKS_USAGE", `${flag} is a switch: give true or false, got ${JSON.stringify(value)}`);
@@ -74,7 +74,7 @@ export function checkAnswer(key: AnswerKey, value: string | boolean): void {
       assertKeyId(value);
       return;
     case "prefix":
-      if (!isValidUriPrefix(value)) throw new XksctlError("XKS_USAGE", `${flag} ${JSON.stringify(value)} does not give a valid XksProxyUriPath: use ${URI_PREFIX_RULE}`);
+      parseUriPrefix(value, flag);
       return;
     case "ip":
       if (isIP(value) === 0) throw new XksctlError("XKS_USAGE", `${flag} must be an IP address to listen on (e.g. 0.0.0.0), got ${JSON.stringify(value)}`);

@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { parseCknfastrc } from "../../config/cknfastrc.js";
+import { cknfastPlan, effectiveCknfastVar } from "../../config/cknfastrc.js";
 import { checkSettingsFile, defaultValidateDeps, formatProblem, readSettingsDocument } from "../../config/load.js";
 import { rawStores } from "../../config/stores.js";
 import type { Settings } from "../../config/types.js";
@@ -64,10 +64,10 @@ function protectionOf(label: string | undefined): { protection?: "module" | "ocs
   return { protection: "ocs", cardset: label };
 }
 
-/** Reads and checks the setup whose settings are `settingsFile`. */
+/** Reads and checks the setup whose settings are `settingsFile`; `cknfastrc` (nShield) as the probe read it. */
 export async function inspectExisting(
   settingsFile: string,
-  deps: { exec: Exec; openHsm: (s: Settings) => Promise<Hsm>; randomBytes: (n: number) => Buffer; env: NodeJS.ProcessEnv; cwd: string; now: () => number; cknfastrcFile?: string },
+  deps: { exec: Exec; openHsm: (s: Settings) => Promise<Hsm>; randomBytes: (n: number) => Buffer; env: NodeJS.ProcessEnv; cwd: string; now: () => number; cknfastrc?: { file: string; vars: ReadonlyMap<string, string> } },
 ): Promise<ExistingSetup> {
   const broken: string[] = [];
   const pending: string[] = [];
@@ -127,17 +127,11 @@ export async function inspectExisting(
     }
   }
 
-  if (deps.cknfastrcFile && values.protection) {
-    let text = "";
-    try {
-      text = fs.readFileSync(deps.cknfastrcFile, "utf8");
-    } catch {
-      /* missing: reported below */
+  if (deps.cknfastrc && values.protection) {
+    for (const [name, value] of Object.entries(cknfastPlan(values.protection).set)) {
+      if (effectiveCknfastVar(deps.cknfastrc.vars, deps.env, name) === value) fine.push(`cknfastrc: ${name}=${value}`);
+      else broken.push(`cknfastrc: ${deps.cknfastrc.file} does not set ${name}=${value} (${values.protection} protection)`);
     }
-    const need = values.protection === "module" ? "CKNFAST_FAKE_ACCELERATOR_LOGIN" : "CKNFAST_NO_ACCELERATOR_SLOTS";
-    const have = deps.env[need] ?? parseCknfastrc(text).get(need);
-    if (have === "1") fine.push(`cknfastrc: ${need}=1`);
-    else broken.push(`cknfastrc: ${deps.cknfastrcFile} does not set ${need}=1 (${values.protection} protection)`);
   }
 
   if (checked.settings) {

@@ -1,48 +1,28 @@
 /**
- * The key steps of init, built from the operator verbs: generatekey pkcs11 for a new key (the
- * world check and the duplicate check ran when init looked at the machine), `keys create`'s
- * workflow to add a new key to a configured store, and `keys test`'s round trip.
+ * The key steps of init, built from the operator verbs: `keys create`'s workflow to add a new
+ * key to a configured store, and `keys test`'s round trip. (A new setup's key is `keys create`'s
+ * generatekey step alone, generateXksKey: the world check and the duplicate check ran when init
+ * looked at the machine.)
  */
 import { defaultValidateDeps, readSettingsDocument } from "../../config/load.js";
 import { saveSettingsEdits } from "../../config/settings-file.js";
 import type { Settings } from "../../config/types.js";
-import { generateKey } from "../../hsm/nfast/generatekey.js";
 import { createXksKey, pickupAdvice } from "../create-key.js";
-import { roundTripKey, type RoundTripResult } from "../test-key.js";
+import { testKey, type RoundTripResult } from "../test-key.js";
 import type { Exec } from "../../platform/exec.js";
 import { XksctlError } from "../../errors.js";
-import { xksKeyProblem } from "../../rules.js";
 import type { InitDeps } from "./flow.js";
 import type { WrittenFile } from "./plan.js";
-
-/** A new AES-256 key in the Security World (CKA_LABEL = key id); nothing else changes. */
-export async function generateXksKey(
-  exec: Exec,
-  p: { keyId: string; protection: "module" | "ocs"; cardset?: string; interactive: boolean; timeoutMs: number },
-): Promise<{ keyFile: string; ident: string }> {
-  const k = await generateKey(
-    exec,
-    { plainname: p.keyId, protect: p.protection === "ocs" ? "token" : "module", ...(p.cardset ? { cardset: p.cardset, slot: 0 } : {}) },
-    { stdio: p.interactive ? "tee" : "pipe", timeoutMs: p.timeoutMs },
-  );
-  return { keyFile: k.keyFile, ident: k.ident };
-}
 
 /**
  * The encrypt/decrypt round trip of `keys test`, with the HSM the settings describe; a key that
  * works but is not AES-256 with ENCRYPT and DECRYPT cannot serve KMS and is refused too.
  */
 export async function roundTripWith(deps: Pick<InitDeps, "openHsm" | "randomBytes" | "now">, settings: Settings, keyId: string): Promise<RoundTripResult> {
-  const hsm = await deps.openHsm(settings);
-  let r: RoundTripResult;
-  try {
-    r = await roundTripKey(hsm, keyId, deps.randomBytes, deps.now);
-  } finally {
-    await hsm.close();
-  }
-  const why = xksKeyProblem(r);
-  if (why !== null) throw new XksctlError("XKS_HSM_OPERATION", `The key ${JSON.stringify(keyId)} cannot serve KMS: ${why}.`, { remedy: "Pick an AES-256 key that allows ENCRYPT and DECRYPT, or let init create one." });
-  return r;
+  const report = await testKey(deps, settings, keyId, deps.now);
+  // Not ok: the first problem is why the key cannot serve XKS.
+  if (!report.ok) throw new XksctlError("XKS_HSM_OPERATION", `The key ${JSON.stringify(keyId)} cannot serve KMS: ${report.problems[0]}.`, { remedy: "Pick an AES-256 key that allows ENCRYPT and DECRYPT, or let init create one." });
+  return report.result;
 }
 
 /** What adding a key to a configured store did. */

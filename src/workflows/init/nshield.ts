@@ -8,22 +8,24 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { applyCknfastPlan, cknfastPlan, type CknfastPlan } from "../../config/cknfastrc.js";
+import { applyCknfastPlan, cknfastEnvOverrides, cknfastPlan, type CknfastPlan } from "../../config/cknfastrc.js";
 import { newCredential } from "../../config/creds.js";
 import { renderService } from "../../config/render-service.js";
 import { XksctlError, isXksctlError } from "../../errors.js";
 import { CARDSET_NAME_RE, parseQuorum } from "../../hsm/nfast/createocs.js";
 import type { NamedKey } from "../../hsm/nfast/nfkminfo.js";
 import { packagePath } from "../../platform/package-root.js";
-import { ENDPOINT_RULE, endpointNameProblem, type TlsProblem } from "../../platform/x509.js";
-import { REGION_RE, assertKeyId, isValidUriPrefix, parsePort, uriPathOf, URI_PREFIX_RULE } from "../../rules.js";
+import { formatMode, readPrivateFile } from "../../platform/secret-file.js";
+import { endpointNameProblem, type TlsProblem } from "../../platform/x509.js";
+import { REGION_RE, assertKeyId, parsePort, parseUriPrefix, uriPathOf } from "../../rules.js";
+import { generateXksKey } from "../create-key.js";
 import { createCardSet } from "../create-ocs.js";
 import { consoleConfigText } from "../credentials.js";
-import { checkTlsFiles, csrPathFor, newKeyAndCsr, type KeyAndCsr } from "../tls-files.js";
+import { assertEndpointName, checkTlsFiles, csrPathFor, newKeyAndCsr, type KeyAndCsr } from "../tls-files.js";
 import type { Answers } from "./answers.js";
 import { askChoice, askSecretTwice, askText, askYesNo, type Dialog } from "./ask.js";
 import { inspectExisting, type ExistingSetup } from "./existing.js";
-import { addExistingKey, addNewKey, generateXksKey, roundTripWith } from "./keys.js";
+import { addExistingKey, addNewKey, roundTripWith } from "./keys.js";
 import { selfSignedPair } from "./tls.js";
 import { answer, chooseExistingAction, confirmPlan, declined, dialogOf, keepExisting, type InitDeps, type InitResult } from "./flow.js";
 import { plannedEdit, plannedFile, writePlannedFiles, type InitPlan, type PlannedFile } from "./plan.js";
@@ -31,31 +33,20 @@ import { probeNshield, tokenLabelFor, type NshieldMachine } from "./probe.js";
 import { renderInitSettings, settingsFromText, type InitSettings } from "./settings-text.js";
 
 /** Where the settings live unless --dir says otherwise. */
-export const NSHIELD_DEFAULT_DIR = "/etc/xksctl";
+const NSHIELD_DEFAULT_DIR = "/etc/xksctl";
 /** Where --install-service puts the unit unless --systemd-dir says otherwise. */
-export const SYSTEMD_DIR = "/etc/systemd/system";
+const SYSTEMD_DIR = "/etc/systemd/system";
 const NEW = "+new";
-/** generatekey waits for cards on a terminal; allow ten minutes there, two without. */
-const GENERATEKEY_TIMEOUT_MS = { interactive: 600_000, batch: 120_000 };
-
 
 /** Reads a PIN file named by --pin-file; refuses one that other users can read. */
-export function readPinFile(file: string): { pin: string; warning?: string } {
-  let st: fs.Stats;
-  let text: string;
-  try {
-    st = fs.statSync(file);
-    text = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    throw new XksctlError("XKS_SECRET_SOURCE", `Cannot read the PIN file ${file} (${(err as NodeJS.ErrnoException).code ?? "error"}).`);
-  }
-  const mode = st.mode & 0o777;
+function readPinFile(file: string): { pin: string; warning?: string } {
+  const { text, mode } = readPrivateFile(file, "PIN");
   if ((mode & 0o007) !== 0) {
-    throw new XksctlError("XKS_SECRET_SOURCE", `The PIN file ${file} is readable by every user (mode ${mode.toString(8).padStart(4, "0")}).`, { remedy: `Run chmod 600 ${file}, then init again.` });
+    throw new XksctlError("XKS_SECRET_SOURCE", `The PIN file ${file} is readable by every user (mode ${formatMode(mode)}).`, { remedy: `Run chmod 600 ${file}, then init again.` });
   }
   const pin = text.replace(/\r?\n$/, "");
   if (pin === "") throw new XksctlError("XKS_SECRET_SOURCE", `The PIN file ${file} is empty; it must hold the card set's passphrase.`);
-  return { pin, ...((mode & 0o070) !== 0 ? { warning: `${file} is readable by its group (mode ${mode.toString(8).padStart(4, "0")}); 0600 is safer` } : {}) };
+  return { pin, ...((mode & 0o070) !== 0 ? { warning: `${file} is readable by its group (mode ${formatMode(mode)}); 0600 is safer` } : {}) };
 }
 
 /** The first free "xks-key-N". */
@@ -71,15 +62,12 @@ function hostDefault(): string | undefined {
 
 function parseEndpoint(raw: string): string {
   const v = raw.trim().replace(/\.$/, "");
-  const why = endpointNameProblem(v);
-  if (why !== null) throw new XksctlError("XKS_USAGE", `--endpoint ${JSON.stringify(raw)} is not usable: ${why}.`, { remedy: `Give ${ENDPOINT_RULE}.` });
+  assertEndpointName(v, "--endpoint", raw);
   return v.toLowerCase();
 }
 
 function parsePrefix(raw: string): string {
-  const v = raw === "none" ? "" : raw.trim();
-  if (!isValidUriPrefix(v)) throw new XksctlError("XKS_USAGE", `--prefix ${JSON.stringify(raw)} does not give a valid XksProxyUriPath: use ${URI_PREFIX_RULE}`);
-  return v;
+  return parseUriPrefix(raw === "none" ? "" : raw.trim(), "--prefix", raw);
 }
 
 function parseRegion(raw: string): string {
@@ -88,7 +76,7 @@ function parseRegion(raw: string): string {
 }
 
 /** The cknfastrc lines of a protection, plus load sharing when the setup uses it. */
-export function initCknfastPlan(protection: "module" | "ocs", loadSharing: boolean): CknfastPlan {
+function initCknfastPlan(protection: "module" | "ocs", loadSharing: boolean): CknfastPlan {
   const plan = cknfastPlan(protection);
   return loadSharing ? { set: { ...plan.set, CKNFAST_LOADSHARING: "1" }, resetIfPresent: plan.resetIfPresent } : plan;
 }
@@ -139,7 +127,7 @@ export async function initNshield(deps: InitDeps, a: Answers): Promise<InitResul
 
   let existing: ExistingSetup | undefined;
   if (fs.existsSync(settingsFile)) {
-    existing = await inspectExisting(settingsFile, { ...deps, cknfastrcFile: m.cknfastrc.file });
+    existing = await inspectExisting(settingsFile, { ...deps, cknfastrc: m.cknfastrc });
     deps.showExisting(existing);
     const action = await chooseExistingAction(d, existing);
     if (action === "keep") return keepExisting("nshield", dir, existing, m.findings);
@@ -334,9 +322,7 @@ export async function initNshield(deps: InitDeps, a: Answers): Promise<InitResul
   const rcPlan = initCknfastPlan(protection, m.loadSharing);
   const rc = applyCknfastPlan(m.cknfastrc.text, rcPlan, `set by xksctl init (${protection} protection${m.loadSharing ? ", load sharing" : ""})`);
   const wanted = { ...rcPlan.set, ...Object.fromEntries(rc.changes.map((c) => [c.name, c.to])) };
-  for (const [k, v] of Object.entries(wanted)) {
-    if (deps.env[k] !== undefined && deps.env[k] !== v) warnings.push(`${k}=${deps.env[k]} in the environment overrides cknfastrc's ${k}=${v} for programs started from it`);
-  }
+  for (const o of cknfastEnvOverrides(wanted, deps.env)) warnings.push(`${o.name}=${o.envValue} in the environment overrides cknfastrc's ${o.name}=${o.wanted} for programs started from it`);
 
   const values: InitSettings = {
     ip,
@@ -422,7 +408,7 @@ export async function initNshield(deps: InitDeps, a: Answers): Promise<InitResul
   let keyFileMade: string | undefined;
   if (createKey) {
     if (m.status.world.cardNeededForKeyGeneration) deps.note("generatekey will ask for an Administrator or Operator Card to authorise the key.");
-    const k = await generateXksKey(deps.exec, { keyId, protection, ...(cardset ? { cardset } : {}), interactive: deps.interactive, timeoutMs: deps.interactive ? GENERATEKEY_TIMEOUT_MS.interactive : GENERATEKEY_TIMEOUT_MS.batch });
+    const k = await generateXksKey(deps.exec, { keyId, protection, ...(cardset ? { cardset, slot: 0 } : {}), interactive: deps.interactive });
     keyFileMade = k.keyFile;
     done.push(`generated the AES-256 key ${keyId} (${k.keyFile})`);
   }

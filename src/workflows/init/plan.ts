@@ -37,7 +37,7 @@ export interface InitPlan {
 }
 
 /** "create" or "replace" for a file path. */
-export function actionFor(file: string): "create" | "replace" {
+function actionFor(file: string): "create" | "replace" {
   return fs.existsSync(file) ? "replace" : "create";
 }
 

@@ -3,9 +3,8 @@
  * hardserver up, the world and the modules usable, a FIPS world, the card sets and the pkcs11
  * keys, and the cknfastrc. An unusable HSM stops init here with the verbs' typed error.
  */
-import fs from "node:fs";
 import path from "node:path";
-import { defaultCknfastrcPath, parseCknfastrc } from "../../config/cknfastrc.js";
+import { defaultCknfastrcPath, effectiveCknfastVar, parseCknfastrc, readCknfastrcText } from "../../config/cknfastrc.js";
 import { XksctlError } from "../../errors.js";
 import type { CardsetInfo, NamedKey } from "../../hsm/nfast/nfkminfo.js";
 import { readHsmStatus, type HsmStatus } from "../../hsm/nfast/status.js";
@@ -20,7 +19,7 @@ export function nshieldToolsPresent(env: NodeJS.ProcessEnv): boolean {
 }
 
 /** The nShield PKCS#11 library of this installation. */
-export function cknfastLibrary(env: NodeJS.ProcessEnv): string {
+function cknfastLibrary(env: NodeJS.ProcessEnv): string {
   return path.join(nfastHome(env), "toolkits", "pkcs11", "libcknfast.so");
 }
 
@@ -54,15 +53,10 @@ export async function probeNshield(exec: Exec, env: NodeJS.ProcessEnv): Promise<
   const first = problems[0];
   if (first) throw new XksctlError(first.code, first.message, { remedy: first.remedy, details: problems.slice(1).map((p) => p.message) });
   const file = defaultCknfastrcPath(env);
-  let text = "";
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new XksctlError("XKS_FILE_READ", `Cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "error"}).`);
-  }
+  const text = readCknfastrcText(file);
   const vars = parseCknfastrc(text);
   const usableModules = status.modules.filter((m) => m.usable).length;
-  const lsValue = env.CKNFAST_LOADSHARING ?? vars.get("CKNFAST_LOADSHARING");
+  const lsValue = effectiveCknfastVar(vars, env, "CKNFAST_LOADSHARING");
   const loadSharing = lsValue === "1" || (lsValue === undefined && usableModules > 1);
   const keys = status.keys.filter((k) => k.app === "pkcs11");
   const hs = status.hardserver;

@@ -12,7 +12,7 @@ import { XksctlError } from "../../errors.js";
 import { createAesKey } from "../../hsm/pkcs11/create-key.js";
 import { SOFTHSM_MODULE, initSoftHsmToken, writeSoftHsmConf } from "../../hsm/softhsm.js";
 import { ENDPOINT_RULE, endpointNameProblem } from "../../platform/x509.js";
-import { assertKeyId, isValidUriPrefix, parsePort, parseRegion, URI_PREFIX_RULE } from "../../rules.js";
+import { assertKeyId, parsePort, parseRegion, parseUriPrefix, uriPathOf } from "../../rules.js";
 import { checkTlsFiles, csrPathFor, newKeyAndCsr, type KeyAndCsr } from "../tls-files.js";
 import type { Answers } from "./answers.js";
 import { askChoice, askText, type Dialog } from "./ask.js";
@@ -24,10 +24,10 @@ import { plannedFile, writePlannedFiles, type InitPlan, type PlannedFile } from 
 import { renderInitSettings, settingsFromText } from "./settings-text.js";
 
 /** Where the key store lives unless --dir says otherwise (relative to the working directory). */
-export const SOFTHSM_DEFAULT_DIR = ".xksctl";
+const SOFTHSM_DEFAULT_DIR = ".xksctl";
 
 /** A signed curl Encrypt call against the local key store, as KMS would sign it. */
-export function exampleCurl(r: { certFile?: string; region: string; accessKeyId: string; secretAccessKey: string; endpoint: string; port: number; prefix: string; keyId: string }): string {
+function exampleCurl(r: { certFile?: string; region: string; accessKeyId: string; secretAccessKey: string; endpoint: string; port: number; prefix: string; keyId: string }): string {
   const body = JSON.stringify({
     requestMetadata: { awsPrincipalArn: "arn:aws:iam::111122223333:user/admin", kmsKeyArn: "arn:aws:kms:us-east-1:111122223333:key/demo", kmsOperation: "Encrypt", kmsRequestId: "quickstart-1" },
     plaintext: Buffer.from("Hello, XKS!").toString("base64"),
@@ -38,7 +38,7 @@ export function exampleCurl(r: { certFile?: string; region: string; accessKeyId:
     `  --aws-sigv4 "aws:amz:${r.region}:kms-xks-proxy" --user "${r.accessKeyId}:${r.secretAccessKey}" \\`,
     `  -H 'content-type: application/json' \\`,
     `  --data '${body}' \\`,
-    `  https://${r.endpoint}:${r.port}${r.prefix}/kms/xks/v1/keys/${r.keyId}/encrypt`,
+    `  https://${r.endpoint}:${r.port}${uriPathOf(r.prefix)}/keys/${r.keyId}/encrypt`,
   ].join("\n");
 }
 
@@ -67,11 +67,7 @@ export async function initSoftHsm(deps: InitDeps, a: Answers): Promise<InitResul
   const prefix = await askText(d, "prefix", {
     message: 'URI path prefix ("none" for none)',
     default: ev?.prefix ?? "none",
-    parse: (raw) => {
-      const v = raw === "none" ? "" : raw.trim();
-      if (!isValidUriPrefix(v)) throw new XksctlError("XKS_USAGE", `--prefix ${JSON.stringify(raw)} does not give a valid XksProxyUriPath: use ${URI_PREFIX_RULE}`);
-      return v;
-    },
+    parse: (raw) => parseUriPrefix(raw === "none" ? "" : raw.trim(), "--prefix", raw),
   });
   const endpoint = await askText(d, "endpoint", { message: "Host name clients use", default: ev?.endpoint ?? "localhost", parse: parseLocalEndpoint });
   const port = await askText(d, "port", { message: "Port for the XKS API (HTTPS)", default: String(ev?.port ?? 8443), parse: (v) => parsePort(v, "--port") });
