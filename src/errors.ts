@@ -9,6 +9,8 @@ interface ErrorSpec {
   exitCode: number;
   /** What the admin should do, one line. `{name}` placeholders are filled from `details`. */
   remedy: string;
+  /** The remedy as doctor shows it, where `remedy` sends the admin to `xksctl doctor`. */
+  inDoctor?: string;
 }
 
 /** Every xksctl error code, with exit code and remedy template. */
@@ -29,6 +31,7 @@ export const ERROR_CATALOGUE = {
   XKS_TLS_FILES: {
     exitCode: 1,
     remedy: "Check [tls] tls_cert_pem / tls_key_pem point at readable PEM files (xksctl init can create them); `xksctl doctor --group tls` checks key, chain, dates, names and root.",
+    inDoctor: "Check [tls] tls_cert_pem / tls_key_pem point at readable PEM files (xksctl init can create them); the tls checks show key, chain, dates, names and root.",
   },
   XKS_LISTEN: { exitCode: 1, remedy: "Choose a free port ([server] port) or stop the process holding it." },
   XKS_HSM_MODULE: {
@@ -48,13 +51,18 @@ export const ERROR_CATALOGUE = {
   XKS_HSM_SESSION: {
     exitCode: 1,
     remedy: "Check the token accepts read/write sessions and the HSM client has sessions free (`xksctl doctor --group nshield pkcs11`, the hardserver log).",
+    inDoctor: "Check the token accepts read/write sessions and the HSM client has sessions free (the nshield checks, the hardserver log).",
   },
   XKS_HSM_KEYGEN: {
     exitCode: 1,
     remedy: "Allow AES-256 key generation for this user and token (nShield: a Security World or card set that permits it).",
   },
   XKS_NATIVE_DRIVER: { exitCode: 1, remedy: "Build the native PKCS#11 driver: `npm run build:native` in the xksctl folder (needs make and g++)." },
-  XKS_HSM_OPERATION: { exitCode: 1, remedy: "Run `xksctl doctor --group pkcs11` to see which step fails (library, token, PIN, keys, round trip, IV), then check the HSM's log." },
+  XKS_HSM_OPERATION: {
+    exitCode: 1,
+    remedy: "Run `xksctl doctor --group pkcs11` to see which step fails (library, token, PIN, keys, round trip, IV), then check the HSM's log.",
+    inDoctor: "Check the HSM's log; the pkcs11 checks show which step fails (library, token, PIN, keys, round trip, IV).",
+  },
   XKS_KEY_INVALID_ID: {
     exitCode: 1,
     remedy: "Use 1-128 characters from A-Z a-z 0-9 - . _ (and not `.` or `..`).",
@@ -67,7 +75,11 @@ export const ERROR_CATALOGUE = {
     remedy: "Install the nShield Security World software, or set NFAST_HOME to where it lives.",
   },
   XKS_TOOL_FAILED: { exitCode: 1, remedy: "Read the tool's message above; run it by hand to see the full output." },
-  XKS_TOOL_TIMEOUT: { exitCode: 1, remedy: "Check the hardserver responds (`xksctl doctor --group nshield`); retry when the HSM is idle." },
+  XKS_TOOL_TIMEOUT: {
+    exitCode: 1,
+    remedy: "Check the hardserver responds (`xksctl doctor --group nshield`); retry when the HSM is idle.",
+    inDoctor: "Check the hardserver (`/opt/nfast/sbin/init.d-ncipher restart`) and run `enquiry` by hand; retry when the HSM is idle.",
+  },
   XKS_TOOL_OUTPUT: {
     exitCode: 1,
     remedy: "xksctl did not understand this nShield version's output; report it with the quoted line.",

@@ -14,8 +14,8 @@
  * - expired / not-yet-valid (fail): for any certificate of the chain at `now`.
  * - expires-soon (warn): a certificate of the chain ends within `warnDays` (default 30).
  * - not-a-dns-name (fail): `endpoint` is not what KMS accepts as XksProxyUriEndpoint host.
- * - name-mismatch (fail): the leaf's DNS subjectAltNames do not cover `endpoint` (the CN is not
- *   used, as by TLS clients today; one wildcard label at most).
+ * - name-mismatch (fail): the leaf's DNS subjectAltNames do not cover `endpoint` (leafCovers' rule:
+ *   the CN is not used, as by TLS clients today; one wildcard label at most).
  */
 import crypto, { X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
@@ -198,6 +198,29 @@ export function parseChain(pem: string): CertInfo[] {
   return parseCerts(pem).map((c) => c.info);
 }
 
+/** Node's checkHost options for a TLS client's rule: the CN is never used; a wildcard stands for one whole label. */
+const HOST_MATCH = { subject: "never", wildcards: true, partialWildcards: false } as const;
+
+/** Whether a certificate covers `name`: an IP address by its IP subjectAltNames, a host name by its DNS ones. */
+function covers(x: X509Certificate, name: string): boolean {
+  try {
+    return (isIP(name) ? x.checkIP(name) : x.checkHost(name, HOST_MATCH)) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the first certificate of a PEM chain (the leaf) covers `name`, by checkChain's rule; false without a certificate that parses. */
+export function leafCovers(chainPem: string, name: string): boolean {
+  let leaf: { x: X509Certificate } | undefined;
+  try {
+    leaf = parseCerts(chainPem)[0];
+  } catch {
+    return false;
+  }
+  return leaf !== undefined && covers(leaf.x, name);
+}
+
 /** The name used in messages: the CN when there is one, else the whole subject. */
 function nameOf(c: CertInfo): string {
   const cn = /(?:^|, )CN=([^,]*)/.exec(c.subject);
@@ -281,13 +304,7 @@ export function checkChain(chainPem: string, opts: CheckChainOptions): ChainChec
       fail("not-a-dns-name", `The endpoint ${JSON.stringify(opts.endpoint)} is not a DNS name KMS accepts: ${why}.`);
     } else {
       const host = opts.endpoint.replace(/\.$/, "");
-      let covered = false;
-      try {
-        covered = leafX.checkHost(host, { subject: "never", wildcards: true, partialWildcards: false }) !== undefined;
-      } catch {
-        covered = false;
-      }
-      if (!covered) {
+      if (!covers(leafX, host)) {
         const names = leaf.dnsNames.length > 0 ? `its DNS names are ${leaf.dnsNames.join(", ")}` : "it has no DNS subjectAltName (clients do not use the CN)";
         fail("name-mismatch", `The server certificate does not cover ${host}: ${names}.`);
       }
@@ -300,6 +317,51 @@ export function checkChain(chainPem: string, opts: CheckChainOptions): ChainChec
 /** SHA-256 fingerprint (hex, lower case) of the top certificate of a chain; undefined for []. */
 export function rootFingerprint(chain: CertInfo[]): string | undefined {
   return chain.length > 0 ? chain[chain.length - 1]!.fingerprint256 : undefined;
+}
+
+/** The root above a chain. */
+export interface ChainRoot {
+  /** "self-signed": the chain's top certificate is a root; "store": the top's issuer is one of the roots given; "unknown": neither. */
+  how: "self-signed" | "store" | "unknown";
+  fingerprint?: string;
+  subject?: string;
+  /** The top certificate of the chain (the root, or the last intermediate). */
+  top: CertInfo;
+}
+
+/**
+ * Finds the root above a chain (leaf first): its own top certificate when that is self-signed,
+ * else the top's issuer (name and signature) among `roots` (PEM, e.g. Node.js's root store).
+ * Undefined when the text holds no certificate or one does not parse.
+ */
+export function chainRoot(chainPem: string, roots: readonly string[]): ChainRoot | undefined {
+  let top: { x: X509Certificate; info: CertInfo } | undefined;
+  try {
+    top = parseCerts(chainPem).at(-1);
+  } catch {
+    return undefined;
+  }
+  if (!top) return undefined;
+  if (top.info.selfSigned) return { how: "self-signed", fingerprint: top.info.fingerprint256, subject: top.info.subject, top: top.info };
+  for (const pem of roots) {
+    let root: X509Certificate;
+    try {
+      root = new X509Certificate(pem);
+    } catch {
+      continue;
+    }
+    let issued = false;
+    try {
+      issued = top.x.checkIssued(root) && top.x.verify(root.publicKey);
+    } catch {
+      issued = false;
+    }
+    if (issued) {
+      const r = infoOf(root);
+      return { how: "store", fingerprint: r.fingerprint256, subject: r.subject, top: top.info };
+    }
+  }
+  return { how: "unknown", top: top.info };
 }
 
 /** A chain put in order from loose certificates. */

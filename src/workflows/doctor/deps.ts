@@ -20,7 +20,6 @@ import { createHttpClient, type HttpClient } from "./http.js";
 export interface FileStat {
   mode: number;
   uid: number;
-  isFile: boolean;
 }
 
 /** Every effect of a doctor run. */
@@ -94,7 +93,7 @@ export function doctorDeps(ctx: Context): DoctorDeps {
     readFile: (f) => fs.readFileSync(f, "utf8"),
     stat: (f) => {
       const s = fs.statSync(f);
-      return { mode: s.mode, uid: s.uid, isFile: s.isFile() };
+      return { mode: s.mode, uid: s.uid };
     },
     exists: (f) => fs.existsSync(f),
     currentUid: () => (typeof process.getuid === "function" ? process.getuid() : os.userInfo().uid),

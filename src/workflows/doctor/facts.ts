@@ -3,7 +3,6 @@
  * validated as `config validate` does), the endpoint KMS uses, the TLS files, the opened HSM and
  * how doctor reaches the local proxy (address, TLS trust).
  */
-import { X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
 import path from "node:path";
 import { checkSettingsFile, locateSettings, readSettingsDocument, type ConfigSource } from "../../config/load.js";
@@ -11,7 +10,7 @@ import type { Settings } from "../../config/types.js";
 import type { ValidationResult } from "../../config/validate.js";
 import { XksctlError, isXksctlError } from "../../errors.js";
 import type { Hsm, KeyInfo } from "../../hsm/types.js";
-import { checkChain, endpointNameProblem, type CertInfo, type ChainCheck } from "../../platform/x509.js";
+import { chainRoot, checkChain, endpointNameProblem, leafCovers, type ChainCheck } from "../../platform/x509.js";
 import type { DoctorRun } from "./types.js";
 
 /** The settings as far as they could be read. */
@@ -37,7 +36,7 @@ export function settingsFacts(run: DoctorRun): Promise<SettingsFacts> {
       if (isXksctlError(err)) return { error: err };
       throw err;
     }
-    opts.settingsFile = file;
+    run.settingsFile = file;
     try {
       const { doc } = readSettingsDocument(file);
       const validation = checkSettingsFile(file, { env: deps.env, readSecretFile: (f) => deps.readFile(f) });
@@ -77,8 +76,6 @@ export interface EndpointFacts {
   /** As given or derived, e.g. "https://xks.example.com". */
   url: string;
   host: string;
-  /** Port written in the URL, or null. */
-  port: number | null;
   source: "--endpoint" | "kms-proxy-config.json" | "[server]";
   /** Given by the admin or recorded by init (not derived from [server]). */
   explicit: boolean;
@@ -90,25 +87,20 @@ export interface EndpointFacts {
   recordedIn?: string;
 }
 
-/** What KMS accepts as XksProxyUriEndpoint: https:// + a DNS name, no port or path, 10-128 characters. */
-export function kmsEndpointProblem(raw: string): { problem: string | null; host: string; port: number | null } {
+/** What KMS accepts as XksProxyUriEndpoint: https:// + a DNS name as endpointNameProblem judges it, no port or path. */
+function kmsEndpointProblem(raw: string): { problem: string | null; host: string } {
   let u: URL;
   try {
     u = new URL(raw);
   } catch {
-    return { problem: "it is not a URL (KMS takes https://<DNS name>)", host: raw, port: null };
+    return { problem: "it is not a URL (KMS takes https://<DNS name>)", host: raw };
   }
   const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
-  const port = u.port === "" ? null : Number(u.port);
-  if (u.protocol !== "https:") return { problem: `it is ${u.protocol.replace(/:$/, "")}://; KMS only connects with https://`, host, port };
-  if (u.username || u.password) return { problem: "it carries a user name or password", host, port };
-  if (/:\d+\/?$/.test(raw.replace(/^https:\/\//, ""))) return { problem: `it has a port (:${u.port || 443}); KMS only connects to port 443 and takes no port`, host, port: port ?? 443 };
-  if ((u.pathname !== "/" && u.pathname !== "") || u.search || u.hash) return { problem: "it has a path; the path prefix is the key store's uri_path_prefix, not part of the endpoint", host, port };
-  const why = endpointNameProblem(host);
-  if (why) return { problem: why, host, port };
-  const canonical = `https://${host}`;
-  if (canonical.length < 10) return { problem: `it is ${canonical.length} characters; KMS needs 10-128`, host, port };
-  return { problem: null, host, port };
+  if (u.protocol !== "https:") return { problem: `it is ${u.protocol.replace(/:$/, "")}://; KMS only connects with https://`, host };
+  if (u.username || u.password) return { problem: "it carries a user name or password", host };
+  if (/:\d+\/?$/.test(raw.replace(/^https:\/\//, ""))) return { problem: `it has a port (:${u.port || 443}); KMS only connects to port 443 and takes no port`, host };
+  if ((u.pathname !== "/" && u.pathname !== "") || u.search || u.hash) return { problem: "it has a path; the path prefix is the key store's uri_path_prefix, not part of the endpoint", host };
+  return { problem: endpointNameProblem(host), host };
 }
 
 /** The endpoint: --endpoint, else the one init recorded (kms-proxy-config.json), else derived from [server]. */
@@ -117,7 +109,7 @@ export function endpointFacts(run: DoctorRun): Promise<EndpointFacts> {
     const { deps, opts } = run;
     if (opts.endpoint !== undefined) {
       const e = kmsEndpointProblem(opts.endpoint.replace(/\/$/, ""));
-      return { url: opts.endpoint, host: e.host, port: e.port, source: "--endpoint", explicit: true, local: isLocalHost(e.host), problem: e.problem };
+      return { url: opts.endpoint, host: e.host, source: "--endpoint", explicit: true, local: isLocalHost(e.host), problem: e.problem };
     }
     const s = await settingsFacts(run);
     if (s.file) {
@@ -126,7 +118,7 @@ export function endpointFacts(run: DoctorRun): Promise<EndpointFacts> {
         const j = JSON.parse(deps.readFile(recorded)) as { XksProxyUriEndpoint?: unknown };
         if (typeof j.XksProxyUriEndpoint === "string" && j.XksProxyUriEndpoint !== "") {
           const e = kmsEndpointProblem(j.XksProxyUriEndpoint);
-          return { url: j.XksProxyUriEndpoint, host: e.host, port: e.port, source: "kms-proxy-config.json", explicit: true, local: isLocalHost(e.host), problem: e.problem, recordedIn: recorded };
+          return { url: j.XksProxyUriEndpoint, host: e.host, source: "kms-proxy-config.json", explicit: true, local: isLocalHost(e.host), problem: e.problem, recordedIn: recorded };
         }
       } catch {
         /* not recorded: derive it */
@@ -136,7 +128,7 @@ export function endpointFacts(run: DoctorRun): Promise<EndpointFacts> {
     const host = server ? (isLocalHost(server.ip) ? "localhost" : server.ip) : "localhost";
     const port = server?.port ?? null;
     const url = `https://${isIP(host) === 6 ? `[${host}]` : host}${port !== null && port !== 443 ? `:${port}` : ""}`;
-    return { url, host, port, source: "[server]", explicit: false, local: isLocalHost(host), problem: null };
+    return { url, host, source: "[server]", explicit: false, local: isLocalHost(host), problem: null };
   });
 }
 
@@ -146,7 +138,6 @@ export interface TlsFacts {
   certFile?: string;
   keyFile?: string;
   certPem?: string;
-  keyPem?: string;
   /** A file that could not be read: which key, which file, why. */
   readError?: { key: string; file: string; code: string };
   check?: ChainCheck;
@@ -170,45 +161,8 @@ export function tlsFacts(run: DoctorRun): Promise<TlsFacts> {
     const keyPem = read("tls_key_pem", keyFile);
     if (typeof keyPem !== "string") return { enabled: true, certFile, keyFile, certPem, readError: keyPem };
     const check = checkChain(certPem, { keyPem, now: new Date(run.deps.now()) });
-    return { enabled: true, certFile, keyFile, certPem, keyPem, check };
+    return { enabled: true, certFile, keyFile, certPem, check };
   });
-}
-
-/** The chain's root: its own top certificate when self-signed, else the issuer found in Node's root store. */
-export interface RootFacts {
-  /** "self-signed": the chain's top certificate is a root; "store": the top's issuer is in Node's root store; "unknown": neither. */
-  how: "self-signed" | "store" | "unknown";
-  fingerprint?: string;
-  subject?: string;
-  /** The top certificate of the file (the root, or the last intermediate). */
-  top: CertInfo;
-}
-
-/** Finds the root above the chain in the file (see RootFacts). */
-export function rootOf(check: ChainCheck, certPem: string, systemRoots: readonly string[]): RootFacts | undefined {
-  const top = check.chain.at(-1);
-  if (!top) return undefined;
-  if (top.selfSigned) return { how: "self-signed", fingerprint: top.fingerprint256, subject: top.subject, top };
-  const blocks = certPem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  const topX = new X509Certificate(blocks.at(-1)!);
-  for (const pem of systemRoots) {
-    let root: X509Certificate;
-    try {
-      root = new X509Certificate(pem);
-    } catch {
-      continue;
-    }
-    let issued = false;
-    try {
-      issued = topX.checkIssued(root) && topX.verify(root.publicKey);
-    } catch {
-      issued = false;
-    }
-    if (issued) {
-      return { how: "store", fingerprint: root.fingerprint256.replace(/:/g, "").toLowerCase(), subject: root.subject.split("\n").join(", "), top };
-    }
-  }
-  return { how: "unknown", top };
 }
 
 /** The HSM opened from the settings (once per run, closed after the last check), or why it did not open. */
@@ -273,21 +227,12 @@ export function localProxyFacts(run: DoctorRun): Promise<LocalProxyFacts> {
     const t = await tlsFacts(run);
     const base = { host, port, pingPort, tls: true, baseUrl: `https://${hostInUrl}:${port}` };
     if (!t.certPem || !t.check?.leaf) return { ...base, trustNote: "TLS verified against Node.js's root store" };
-    const root = rootOf(t.check, t.certPem, run.deps.systemRoots());
+    const root = chainRoot(t.certPem, run.deps.systemRoots());
     const endpoint = await endpointFacts(run);
-    const leafPem = t.certPem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/)![0];
-    const leaf = new X509Certificate(leafPem);
     let servername: string | undefined;
-    const covers = (name: string): boolean => {
-      try {
-        return (isIP(name) ? leaf.checkIP(name) : leaf.checkHost(name)) !== undefined;
-      } catch {
-        return false;
-      }
-    };
-    if (endpoint.explicit && !endpoint.problem && covers(endpoint.host)) servername = endpoint.host;
+    if (endpoint.explicit && !endpoint.problem && leafCovers(t.certPem, endpoint.host)) servername = endpoint.host;
     // The certificate does not cover the address doctor connects to: check it for its own first name.
-    else if (!covers(host)) servername = t.check.leaf.dnsNames.find((d) => !d.startsWith("*."));
+    else if (!leafCovers(t.certPem, host)) servername = t.check.leaf.dnsNames.find((d) => !d.startsWith("*."));
     const named = servername ? ` for the name ${servername}` : "";
     if (!root || root.how !== "store") {
       const why = root?.how === "self-signed" ? (t.check.chain.length === 1 ? "a self-signed certificate" : "a private root") : "a root that is not in Node.js's store";

@@ -15,7 +15,7 @@ import { PKCS11_CHECKS } from "./pkcs11.js";
 import { SETTINGS_CHECKS } from "./settings.js";
 import { TLS_CHECKS } from "./tls.js";
 import type { CheckResult, CheckStatus, DoctorCheck, DoctorGroup, DoctorOptions, DoctorRun } from "./types.js";
-import { DOCTOR_GROUPS } from "./types.js";
+import { DOCTOR_GROUPS, failOf } from "./types.js";
 
 export type { CheckOutcome, CheckResult, CheckStatus, DoctorCheck, DoctorGroup, DoctorOptions, DoctorRun, UrlTarget } from "./types.js";
 export { DOCTOR_GROUPS } from "./types.js";
@@ -89,7 +89,7 @@ function blockedBy(check: DoctorCheck, results: Map<string, CheckResult>, mode: 
 }
 
 /** A run's shared state: memoised facts (settings read once, HSM opened once) and cleanups. */
-function createRun(deps: DoctorDeps, opts: DoctorOptions, mode: "local" | "url", results: Map<string, CheckResult>): DoctorRun & { cleanup(): Promise<void> } {
+function createRun(deps: DoctorDeps, opts: DoctorOptions, mode: "local" | "url"): DoctorRun & { cleanup(): Promise<void> } {
   const memo = new Map<string, Promise<unknown>>();
   const cleanups: (() => Promise<void> | void)[] = [];
   return {
@@ -109,7 +109,6 @@ function createRun(deps: DoctorDeps, opts: DoctorOptions, mode: "local" | "url",
     onCleanup(fn) {
       cleanups.push(fn);
     },
-    result: (id) => results.get(id),
     async cleanup() {
       for (const fn of cleanups.reverse()) {
         try {
@@ -133,7 +132,7 @@ export async function runDoctor(
   const mode = opts.url ? "url" : "local";
   const selected = selectChecks(registry, opts.groups, mode);
   const results = new Map<string, CheckResult>();
-  const run = createRun(deps, opts, mode, results);
+  const run = createRun(deps, opts, mode);
   run.onCleanup(() => deps.http.close());
   const out: CheckResult[] = [];
   try {
@@ -149,7 +148,7 @@ export async function runDoctor(
           outcome = await check.run(run);
         } catch (err) {
           outcome = isXksctlError(err)
-            ? { status: "fail" as const, message: [err.message, ...err.details.slice(0, 1)].join(" "), fix: err.remedy }
+            ? failOf(err)
             : { status: "fail" as const, message: `the check itself failed: ${(err as Error)?.message ?? String(err)}`, fix: "This is a bug in xksctl: please report it with the output of `xksctl doctor --json`." };
         }
         const fix = outcome.status === "warn" || outcome.status === "fail" ? (outcome.fix ?? "See docs/doctor.md for this check.") : null;
@@ -164,7 +163,7 @@ export async function runDoctor(
   }
   const summary: Record<CheckStatus, number> = { pass: 0, warn: 0, fail: 0, skip: 0 };
   for (const r of out) summary[r.status]++;
-  return { mode, target: opts.url ? opts.url.url : (opts.settingsFile ?? opts.config ?? "(default settings lookup)"), checks: out, summary, exitCode: summary.fail > 0 ? 1 : 0 };
+  return { mode, target: opts.url ? opts.url.url : (run.settingsFile ?? opts.config ?? "(default settings lookup)"), checks: out, summary, exitCode: summary.fail > 0 ? 1 : 0 };
 }
 
 /** Collapses a message to one line (a check's report is one line, its fix another). */

@@ -5,21 +5,23 @@
  * GetHealthStatus per store, GetKeyMetadata per key, Encrypt with AAD and a CDIV then Decrypt,
  * a request signed with a wrong secret (must be 401 AuthenticationFailedException), and the
  * local clock against the proxy's Date header (KMS's ±5 minutes). With --url, the same checks
- * run against any XKS proxy, without local settings.
+ * run against any XKS proxy, without local settings. A store's [[external_key_stores.allow]]
+ * rules may refuse doctor's made-up principal (403 AccessDeniedException): a warning, not a failure.
  */
-import { createHash } from "node:crypto";
+import { cdiv } from "../../proxy/aad.js";
+import { MAX_SKEW_MS } from "../../proxy/sigv4/verify.js";
 import { isValidUriPrefix } from "../../rules.js";
 import { describeHttpError, type HttpResponse } from "./http.js";
 import { localProxyFacts, requireSettings } from "./facts.js";
 import { KMS_SIGV4_SERVICE, signKmsRequest } from "./sigv4.js";
 import type { CheckOutcome, DoctorCheck, DoctorRun } from "./types.js";
 
-/** KMS's window for X-Amz-Date, and the proxy's. */
-export const MAX_SKEW_MS = 5 * 60_000;
-/** Above this the clocks are worth fixing before they drift out of the window. */
-export const WARN_SKEW_MS = 60_000;
+/** Above this the clocks are worth fixing before they drift out of KMS's window (MAX_SKEW_MS). */
+const WARN_SKEW_MS = 60_000;
 /** The example account of AWS's documentation, in the ARNs of doctor's requestMetadata. */
 const ACCOUNT = "111122223333";
+/** The awsPrincipalArn of doctor's GetKeyMetadata, Encrypt and Decrypt. */
+const PRINCIPAL = `arn:aws:iam::${ACCOUNT}:role/xksctl-doctor`;
 
 /** One key store as KMS sees it. */
 interface LiveTarget {
@@ -36,6 +38,8 @@ interface LiveTarget {
   trustNote: string;
   /** [server] service when it is not kms-xks-proxy (local settings only). */
   serviceSetting?: string;
+  /** How many [[external_key_stores.allow]] rules the store has (local settings only). */
+  allowRules?: number;
 }
 
 /** The stores of the local settings, or the --url target. */
@@ -73,6 +77,7 @@ function targets(run: DoctorRun): Promise<LiveTarget[]> {
       ...(p.servername ? { servername: p.servername } : {}),
       trustNote: p.trustNote,
       ...(settings.server.service !== KMS_SIGV4_SERVICE ? { serviceSetting: settings.server.service } : {}),
+      allowRules: s.allow.length,
     }));
   });
 }
@@ -144,6 +149,15 @@ function errorOf(c: XksCall): string {
   return `${c.res!.status} ${name}${msg}`;
 }
 
+/** The proxy's authorization refused the call (the store's allow rules), after SigV4 and routing passed. */
+const isDenied = (c: XksCall): boolean => c.res?.status === 403 && c.json?.errorName === "AccessDeniedException";
+
+/** Who refused doctor's principal, for the messages of live.metadata and live.crypto. */
+function refusal(t: LiveTarget): string {
+  const who = t.allowRules === undefined ? "the proxy's authorization" : `the store's [[external_key_stores.allow]] rules (${t.allowRules} in the settings)`;
+  return `${who} refused doctor's made-up principal ${PRINCIPAL}`;
+}
+
 const protocolName = (p: string): string => (p === "h2" ? "HTTP/2" : p === "http/1.1" ? "HTTP/1.1" : p);
 
 /** The clock difference seen so far (local − proxy), if any response carried a Date header. */
@@ -180,6 +194,13 @@ function combine(parts: CheckOutcome[]): CheckOutcome {
   return { status: worst.status, message, ...(worst.fix ? { fix: worst.fix } : {}) };
 }
 
+/** Runs `check` for each target; one outcome. */
+async function perTarget(run: DoctorRun, check: (t: LiveTarget) => Promise<CheckOutcome>): Promise<CheckOutcome> {
+  const parts: CheckOutcome[] = [];
+  for (const t of await targets(run)) parts.push(await check(t));
+  return combine(parts);
+}
+
 const localFix = (run: DoctorRun, what: string): string =>
   run.mode === "url" ? `Check ${what} on the proxy at ${run.opts.url!.url} (its vendor's settings and logs).` : `Check ${what} in the settings the proxy runs with (after a change: restart it or send SIGHUP), and the proxy's log.`;
 
@@ -188,13 +209,12 @@ const healthCheck: DoctorCheck = {
   group: "live",
   title: "a SigV4-signed GetHealthStatus per store answers 200 with a valid body over HTTP/2; the EKM is ACTIVE",
   needs: ["network.listen"],
-  async run(run) {
-    const parts: CheckOutcome[] = [];
-    for (const t of await targets(run)) {
+  run: (run) =>
+    perTarget(run, async (t) => {
       const c = await health(run, t);
       if (!c.res || c.res.status !== 200) {
         const auth = c.res?.status === 401;
-        parts.push({
+        return {
           status: "fail",
           message: `${t.label}: ${errorOf(c)}${auth ? await authHints(run, t) : ""}`,
           fix: c.error
@@ -206,8 +226,7 @@ const healthCheck: DoctorCheck = {
               : c.res?.status === 404
                 ? localFix(run, "that the proxy serves this uri_path_prefix")
                 : localFix(run, "the HSM"),
-        });
-        continue;
+        };
       }
       const b = c.json ?? {};
       const fleet = Array.isArray(b.ekmFleetDetails) ? (b.ekmFleetDetails as Record<string, unknown>[]) : null;
@@ -218,18 +237,13 @@ const healthCheck: DoctorCheck = {
       const statuses = (fleet ?? []).map((e) => e?.healthStatus);
       if (statuses.some((s) => s !== "ACTIVE" && s !== "DEGRADED" && s !== "UNAVAILABLE")) shape.push("an ekmFleetDetails entry has no valid healthStatus");
       const via = protocolName(c.res.protocol);
-      if (shape.length > 0) {
-        parts.push({ status: "fail", message: `${t.label}: 200 over ${via}, but the body is not what KMS expects: ${shape.join("; ")}`, fix: localFix(run, "the proxy's GetHealthStatus (XKS API §5.4)") });
-        continue;
-      }
+      if (shape.length > 0) return { status: "fail", message: `${t.label}: 200 over ${via}, but the body is not what KMS expects: ${shape.join("; ")}`, fix: localFix(run, "the proxy's GetHealthStatus (XKS API §5.4)") };
       const ekm = `${b.ekmVendor as string}: ${statuses.join(", ")}`;
       const msg = `${t.label}: 200 over ${via}, fleet size ${b.xksProxyFleetSize as number}, EKM ${ekm}`;
-      if (statuses.includes("UNAVAILABLE")) parts.push({ status: "fail", message: msg, fix: run.mode === "url" ? localFix(run, "the EKM") : "Check the HSM: `xksctl doctor --group pkcs11` and the proxy's log (health check failed)." });
-      else if (statuses.includes("DEGRADED")) parts.push({ status: "warn", message: `${msg} (slow or busy)`, fix: run.mode === "url" ? localFix(run, "the EKM's load") : "Check the HSM's load and [pkcs11] session_pool_max_size; the proxy's log says why." });
-      else parts.push({ status: "pass", message: `${msg}; ${t.trustNote}` });
-    }
-    return combine(parts);
-  },
+      if (statuses.includes("UNAVAILABLE")) return { status: "fail", message: msg, fix: run.mode === "url" ? localFix(run, "the EKM") : "Check the HSM: `xksctl doctor --group pkcs11` and the proxy's log (health check failed)." };
+      if (statuses.includes("DEGRADED")) return { status: "warn", message: `${msg} (slow or busy)`, fix: run.mode === "url" ? localFix(run, "the EKM's load") : "Check the HSM's load and [pkcs11] session_pool_max_size; the proxy's log says why." };
+      return { status: "pass", message: `${msg}; ${t.trustNote}` };
+    }),
 };
 
 /** GetKeyMetadata per key of a store, once per run. */
@@ -238,7 +252,7 @@ function metadata(run: DoctorRun, t: LiveTarget): Promise<{ id: string; call: Xk
     const out: { id: string; call: XksCall }[] = [];
     for (const id of t.keyIds) {
       const c = await call(run, t, `keys/${id}/metadata`, {
-        requestMetadata: { awsPrincipalArn: `arn:aws:iam::${ACCOUNT}:role/xksctl-doctor`, kmsOperation: "CreateKey", kmsRequestId: uuid(run) },
+        requestMetadata: { awsPrincipalArn: PRINCIPAL, kmsOperation: "CreateKey", kmsRequestId: uuid(run) },
       });
       out.push({ id, call: c });
     }
@@ -246,8 +260,9 @@ function metadata(run: DoctorRun, t: LiveTarget): Promise<{ id: string; call: Xk
   });
 }
 
-/** Why KMS CreateKey would refuse this GetKeyMetadata answer, or null; "disabled" for keyStatus DISABLED. */
-function metadataProblem(c: XksCall): string | null | "disabled" {
+/** Why KMS CreateKey would refuse this GetKeyMetadata answer, or null; "disabled" for keyStatus DISABLED, "denied" for the allow rules' 403. */
+function metadataProblem(c: XksCall): string | null | "disabled" | "denied" {
+  if (isDenied(c)) return "denied";
   if (!c.res || c.res.status !== 200) return errorOf(c);
   const b = c.json ?? {};
   const usage = Array.isArray(b.keyUsage) ? (b.keyUsage as unknown[]) : [];
@@ -260,13 +275,10 @@ function metadataProblem(c: XksCall): string | null | "disabled" {
 }
 
 /** Runs `check` for each target that names keys (the others are skipped with why), with GetKeyMetadata's rows; one outcome. */
-async function perKeyedTarget(run: DoctorRun, check: (t: LiveTarget, rows: Awaited<ReturnType<typeof metadata>>) => Promise<CheckOutcome>): Promise<CheckOutcome> {
-  const parts: CheckOutcome[] = [];
-  for (const t of await targets(run)) {
-    if (t.keyIds.length === 0) parts.push({ status: "skip", message: run.mode === "url" ? "no key id given: pass --key-id" : `${t.label}: no key id in xks_key_id_set` });
-    else parts.push(await check(t, await metadata(run, t)));
-  }
-  return combine(parts);
+function perKeyedTarget(run: DoctorRun, check: (t: LiveTarget, rows: Awaited<ReturnType<typeof metadata>>) => Promise<CheckOutcome>): Promise<CheckOutcome> {
+  return perTarget(run, async (t) =>
+    t.keyIds.length === 0 ? { status: "skip", message: run.mode === "url" ? "no key id given: pass --key-id" : `${t.label}: no key id in xks_key_id_set` } : check(t, await metadata(run, t)),
+  );
 }
 
 const metadataCheck: DoctorCheck = {
@@ -277,13 +289,24 @@ const metadataCheck: DoctorCheck = {
   run: (run) =>
     perKeyedTarget(run, async (t, rows) => {
       const bad = rows.map((r) => ({ id: r.id, why: metadataProblem(r.call) })).filter((r) => r.why !== null);
-      const failed = bad.filter((r) => r.why !== "disabled");
+      const failed = bad.filter((r) => r.why !== "disabled" && r.why !== "denied");
+      const denied = bad.filter((r) => r.why === "denied");
       const disabled = bad.filter((r) => r.why === "disabled");
       if (failed.length > 0) {
         return {
           status: "fail",
           message: `${t.label}: ${failed.map((r) => `key ${JSON.stringify(r.id)}: ${r.why}`).join("; ")}`,
           fix: run.mode === "url" ? localFix(run, "the keys named") : "Run `xksctl doctor --group pkcs11` for what the HSM says about the keys named; create or fix them, or remove them from xks_key_id_set.",
+        };
+      }
+      if (denied.length > 0) {
+        return {
+          status: "warn",
+          message: `${t.label}: ${refusal(t)} (403 AccessDeniedException for ${denied.map((r) => JSON.stringify(r.id)).join(", ")}): SigV4 and routing work, the keys are not checked`,
+          fix:
+            run.mode === "url"
+              ? localFix(run, "the proxy's authorization")
+              : `For doctor to check the keys, add a [[external_key_stores.allow]] rule with principal = "${PRINCIPAL}" to the store (then restart the proxy or send it SIGHUP); or accept this warning.`,
         };
       }
       if (disabled.length > 0) {
@@ -293,18 +316,13 @@ const metadataCheck: DoctorCheck = {
     }),
 };
 
-/** Base64 of SHA-256(AAD ‖ metadata ‖ IV ‖ ciphertext ‖ tag), XKS API §6.3. */
-export function cdivOf(aad: Buffer, metadataBytes: Buffer, iv: Buffer, ciphertext: Buffer, tag: Buffer): string {
-  return createHash("sha256").update(Buffer.concat([aad, metadataBytes, iv, ciphertext, tag])).digest("base64");
-}
-
 const b64 = (v: unknown): Buffer | undefined => (typeof v === "string" && /^[A-Za-z0-9+/]*={0,2}$/.test(v) && v.length % 4 === 0 ? Buffer.from(v, "base64") : undefined);
 
-/** Encrypt with AAD and CDIV, check the answer, Decrypt it back: the first problem, or null. */
-async function roundTrip(run: DoctorRun, t: LiveTarget, id: string): Promise<string | null> {
+/** Encrypt with AAD and CDIV, check the answer, Decrypt it back: the first problem, or null; "denied" for the allow rules' 403. */
+async function roundTrip(run: DoctorRun, t: LiveTarget, id: string): Promise<string | null | "denied"> {
   const plaintext = run.deps.randomBytes(32);
   const aad = run.deps.randomBytes(24);
-  const md = (op: string) => ({ awsPrincipalArn: `arn:aws:iam::${ACCOUNT}:role/xksctl-doctor`, kmsKeyArn: `arn:aws:kms:${t.region}:${ACCOUNT}:key/${uuid(run)}`, kmsOperation: op, kmsRequestId: uuid(run) });
+  const md = (op: string) => ({ awsPrincipalArn: PRINCIPAL, kmsKeyArn: `arn:aws:kms:${t.region}:${ACCOUNT}:key/${uuid(run)}`, kmsOperation: op, kmsRequestId: uuid(run) });
   const enc = await call(run, t, `keys/${id}/encrypt`, {
     requestMetadata: md("Encrypt"),
     plaintext: plaintext.toString("base64"),
@@ -312,6 +330,7 @@ async function roundTrip(run: DoctorRun, t: LiveTarget, id: string): Promise<str
     additionalAuthenticatedData: aad.toString("base64"),
     ciphertextDataIntegrityValueAlgorithm: "SHA_256",
   });
+  if (isDenied(enc)) return "denied";
   if (!enc.res || enc.res.status !== 200) return `Encrypt: ${errorOf(enc)}`;
   const e = enc.json ?? {};
   const ct = b64(e.ciphertext);
@@ -323,7 +342,7 @@ async function roundTrip(run: DoctorRun, t: LiveTarget, id: string): Promise<str
   if (!tag || tag.length !== 16) return `Encrypt: authenticationTag is ${tag ? `${tag.length} bytes` : "not Base64"} (16)`;
   if (!cm || cm.length > 20) return `Encrypt: ciphertextMetadata is ${cm ? `${cm.length} bytes (at most 20)` : "not Base64"}`;
   if (typeof e.ciphertextDataIntegrityValue !== "string") return "Encrypt: no ciphertextDataIntegrityValue although SHA_256 was requested";
-  if (e.ciphertextDataIntegrityValue !== cdivOf(aad, cm, iv, ct, tag)) return "Encrypt: ciphertextDataIntegrityValue is not SHA-256(AAD ‖ metadata ‖ IV ‖ ciphertext ‖ tag): KMS would reject it";
+  if (e.ciphertextDataIntegrityValue !== cdiv(aad, cm, iv, ct, tag)) return "Encrypt: ciphertextDataIntegrityValue is not SHA-256(AAD ‖ metadata ‖ IV ‖ ciphertext ‖ tag): KMS would reject it";
   const dec = await call(run, t, `keys/${id}/decrypt`, {
     requestMetadata: md("Decrypt"),
     ciphertext: e.ciphertext,
@@ -333,6 +352,7 @@ async function roundTrip(run: DoctorRun, t: LiveTarget, id: string): Promise<str
     additionalAuthenticatedData: aad.toString("base64"),
     ...(e.ciphertextMetadata !== undefined ? { ciphertextMetadata: e.ciphertextMetadata } : {}),
   });
+  if (isDenied(dec)) return "denied";
   if (!dec.res || dec.res.status !== 200) return `Decrypt: ${errorOf(dec)}`;
   const back = b64(dec.json?.plaintext);
   if (!back || !back.equals(plaintext)) return "Decrypt: the plaintext differs from what was encrypted";
@@ -347,13 +367,19 @@ const cryptoCheck: DoctorCheck = {
   run: (run) =>
     perKeyedTarget(run, async (t, rows) => {
       const usable = rows.filter((r) => metadataProblem(r.call) === null).map((r) => r.id);
-      if (usable.length === 0) return { status: "skip", message: `${t.label}: no enabled AES-256 key to encrypt with (see live.metadata)` };
+      if (usable.length === 0) {
+        const denied = rows.some((r) => metadataProblem(r.call) === "denied");
+        return { status: "skip", message: denied ? `${t.label}: not checked: ${refusal(t)} (see live.metadata)` : `${t.label}: no enabled AES-256 key to encrypt with (see live.metadata)` };
+      }
       const failed: string[] = [];
+      const denied: string[] = [];
       for (const id of usable) {
         const why = await roundTrip(run, t, id);
-        if (why) failed.push(`key ${JSON.stringify(id)}: ${why}`);
+        if (why === "denied") denied.push(JSON.stringify(id));
+        else if (why) failed.push(`key ${JSON.stringify(id)}: ${why}`);
       }
       if (failed.length > 0) return { status: "fail", message: `${t.label}: ${failed.join("; ")}`, fix: run.mode === "url" ? localFix(run, "the keys named") : "Run `xksctl doctor --group pkcs11` (round trip and IV checks in the HSM) and read the proxy's log for the key named." };
+      if (denied.length > 0) return { status: "skip", message: `${t.label}: ${refusal(t)} (403 AccessDeniedException to Encrypt or Decrypt with ${denied.join(", ")})` };
       return { status: "pass", message: `${t.label}: Encrypt (AAD, CDIV) and Decrypt with ${usable.join(", ")}` };
     }),
 };
@@ -363,18 +389,15 @@ const authCheck: DoctorCheck = {
   group: "live",
   title: "a request signed with a wrong secret gets 401 AuthenticationFailedException",
   needs: ["live.health"],
-  async run(run) {
-    const parts: CheckOutcome[] = [];
-    for (const t of await targets(run)) {
+  run: (run) =>
+    perTarget(run, async (t) => {
       let wrong = run.deps.randomBytes(33).toString("base64").replace(/[^A-Za-z0-9]/g, "A").slice(0, 43);
       if (wrong === t.secret) wrong = `${wrong.slice(0, 42)}${wrong.endsWith("A") ? "B" : "A"}`;
       const c = await call(run, t, "health", { requestMetadata: { kmsRequestId: uuid(run), kmsOperation: "KmsHealthCheck" } }, { secret: wrong });
-      if (c.res?.status === 401 && c.json?.errorName === "AuthenticationFailedException") parts.push({ status: "pass", message: `${t.label}: 401 AuthenticationFailedException` });
-      else if (c.res?.status === 200) parts.push({ status: "fail", message: `${t.label}: a request signed with a wrong secret was answered 200: the proxy does not check signatures`, fix: run.mode === "url" ? localFix(run, "SigV4 verification") : "Set [security] is_sigv4_auth_enabled = true in the settings and restart the proxy." });
-      else parts.push({ status: "fail", message: `${t.label}: a wrong secret got ${errorOf(c)}, not 401 AuthenticationFailedException`, fix: localFix(run, "the proxy's SigV4 errors (KMS maps only 401 AuthenticationFailedException to a credential problem)") });
-    }
-    return combine(parts);
-  },
+      if (c.res?.status === 401 && c.json?.errorName === "AuthenticationFailedException") return { status: "pass", message: `${t.label}: 401 AuthenticationFailedException` };
+      if (c.res?.status === 200) return { status: "fail", message: `${t.label}: a request signed with a wrong secret was answered 200: the proxy does not check signatures`, fix: run.mode === "url" ? localFix(run, "SigV4 verification") : "Set [security] is_sigv4_auth_enabled = true in the settings and restart the proxy." };
+      return { status: "fail", message: `${t.label}: a wrong secret got ${errorOf(c)}, not 401 AuthenticationFailedException`, fix: localFix(run, "the proxy's SigV4 errors (KMS maps only 401 AuthenticationFailedException to a credential problem)") };
+    }),
 };
 
 const clockCheck: DoctorCheck = {

@@ -12,13 +12,13 @@ import { listCardsets, listNamedKeys, modeNeedsCardForKeyGeneration, readWorld, 
 import { worldProblems } from "../../hsm/nfast/status.js";
 import { nfastHome } from "../../platform/exec.js";
 import { settingsFacts } from "./facts.js";
-import type { CheckOutcome, DoctorCheck, DoctorRun } from "./types.js";
+import { failOf, type CheckOutcome, type DoctorCheck, type DoctorRun } from "./types.js";
 
 /** The tools doctor reads, and the ones the operator verbs need. */
 const READ_TOOLS = ["enquiry", "nfkminfo"];
 const VERB_TOOLS = ["generatekey", "createocs"];
 /** TCP port between an HSM client and a network HSM (Entrust's XKS integration guide). */
-export const NETHSM_PORT = 9004;
+const NETHSM_PORT = 9004;
 
 /** $NFAST_HOME (default /opt/nfast) and $NFAST_KMDATA (default $NFAST_HOME/kmdata). */
 function nfastDirs(env: NodeJS.ProcessEnv): { home: string; kmdata: string } {
@@ -50,12 +50,6 @@ async function fact<T>(run: DoctorRun, key: string, read: () => Promise<T>): Pro
       throw err;
     }
   });
-}
-
-/** The fix for a tool failure; the catalogue's, except where it would send the admin back to doctor. */
-function toolFix(err: XksctlError): string {
-  if (err.code === "XKS_TOOL_TIMEOUT") return "Check the hardserver (`/opt/nfast/sbin/init.d-ncipher restart`) and run `enquiry` by hand; retry when the HSM is idle.";
-  return err.remedy;
 }
 
 const enquiryFact = (run: DoctorRun) => fact<EnquiryReport>(run, "nshield-enquiry", () => readEnquiry(run.deps.exec));
@@ -140,7 +134,7 @@ const hardserverCheck = nshieldCheck({
   needs: ["nshield.tools"],
   async run(run) {
     const e = await enquiryFact(run);
-    if (e.error) return { status: "fail", message: e.error.message, fix: toolFix(e.error) };
+    if (e.error) return failOf(e.error);
     const s = e.value!.server;
     if (s.mode !== "operational" || !/^none$/i.test(s.replyFlags)) {
       return { status: "fail", message: `the hardserver reports mode ${s.mode}, flags ${s.replyFlags}`, fix: ERROR_CATALOGUE.XKS_HARDSERVER_DOWN.remedy };
@@ -150,7 +144,7 @@ const hardserverCheck = nshieldCheck({
 });
 
 /** The network HSMs of the hardserver's client configuration ([nethsm_imports] remote_ip / remote_port). */
-export function parseNethsmImports(text: string): { ip: string; port: number; esn?: string }[] {
+function parseNethsmImports(text: string): { ip: string; port: number; esn?: string }[] {
   const out: { ip: string; port: number; esn?: string }[] = [];
   let section = "";
   let cur: Record<string, string> = {};
@@ -217,7 +211,7 @@ const worldCheck = nshieldCheck({
   needs: ["nshield.hardserver"],
   async run(run) {
     const w = await worldFact(run);
-    if (w.error) return { status: "fail", message: w.error.message, fix: toolFix(w.error) };
+    if (w.error) return failOf(w.error);
     const world = w.value!.world;
     if (!world.initialised || !world.usable) {
       return { status: "fail", message: `the Security World is not usable (state ${world.state})`, fix: ERROR_CATALOGUE.XKS_WORLD_UNUSABLE.remedy };
@@ -232,7 +226,7 @@ const modulesCheck = nshieldCheck({
   needs: ["nshield.hardserver"],
   async run(run) {
     const w = await worldFact(run);
-    if (w.error) return { status: "fail", message: w.error.message, fix: toolFix(w.error) };
+    if (w.error) return failOf(w.error);
     const e = await enquiryFact(run);
     const problems = worldProblems(w.value!).filter((p) => p.code === "XKS_MODULE_UNUSABLE").map((p) => p.message.replace(/\.$/, ""));
     for (const m of e.value?.modules ?? []) {

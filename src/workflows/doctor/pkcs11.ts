@@ -5,11 +5,11 @@
  * HSM does.
  */
 import { isXksctlError } from "../../errors.js";
-import { isHsmError, type Hsm } from "../../hsm/types.js";
+import type { Hsm } from "../../hsm/types.js";
 import { mergeKeyViews, type KeyRow } from "../list-keys.js";
 import { roundTripKey } from "../test-key.js";
 import { hsmFacts, requireSettings, settingsFacts, tokenKeys } from "./facts.js";
-import type { DoctorCheck, DoctorRun } from "./types.js";
+import { failOf, type CheckOutcome, type DoctorCheck, type DoctorRun } from "./types.js";
 
 const LIBRARY_CODES = new Set(["XKS_HSM_MODULE", "XKS_NATIVE_DRIVER"]);
 const TOKEN_CODES = new Set(["XKS_HSM_TOKEN"]);
@@ -24,8 +24,8 @@ function stepOf(err: unknown): "library" | "token" | "login" {
   return "library";
 }
 
-function failure(err: unknown): { status: "fail"; message: string; fix: string } {
-  if (isXksctlError(err)) return { status: "fail", message: [err.message, ...err.details.slice(0, 2)].join(" "), fix: err.remedy };
+function failure(err: unknown): CheckOutcome {
+  if (isXksctlError(err)) return failOf(err);
   return { status: "fail", message: (err as Error)?.message ?? String(err), fix: "Check [pkcs11] PKCS11_HSM_MODULE, token_label and user_pin in the settings; `xksctl keys list` shows the token." };
 }
 
@@ -134,7 +134,7 @@ const roundTripCheck: DoctorCheck = {
       try {
         await roundTripKey(hsm!, id, run.deps.randomBytes, () => run.deps.monotonicMs());
       } catch (err) {
-        failed.push(`${JSON.stringify(id)}: ${isXksctlError(err) ? err.message : (err as Error).message}`);
+        failed.push(`${JSON.stringify(id)}: ${(err as Error).message}`);
       }
     }
     const fix = `Try the key alone with \`xksctl keys test ${usable[0]}\` and read the HSM's log; replace a key that does not round-trip.`;
@@ -172,7 +172,7 @@ const ivCheck: DoctorCheck = {
       try {
         ivs.push((await encryptOnce(hsm!, key, run)).iv);
       } catch (err) {
-        const why = err instanceof Error || isHsmError(err) ? (err as Error).message : String(err);
+        const why = err instanceof Error ? err.message : String(err);
         return { status: "fail", message: `encrypt with ${JSON.stringify(key)} failed with the IV made ${ivPlace(caps)}: ${why}`, fix };
       }
     }

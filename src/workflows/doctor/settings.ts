@@ -5,11 +5,10 @@
  * and the session pool is not larger than what the process can run at once.
  */
 import path from "node:path";
-import { formatProblem } from "../../config/load.js";
+import { formatProblem, holdsInlineSecret } from "../../config/load.js";
 import { resolveSettingsPath } from "../../config/paths.js";
 import { rawStores } from "../../config/stores.js";
 import { maxConcurrentHsmCalls } from "../../hsm/types.js";
-import { ACCESS_KEY_ID_RE, SECRET_RE } from "../../rules.js";
 import { rawValue, requireSettings, settingsFacts } from "./facts.js";
 import type { CheckOutcome, DoctorCheck, DoctorRun } from "./types.js";
 
@@ -79,29 +78,30 @@ function serviceUser(run: DoctorRun, settingsFile: string): { name?: string; uid
   return { name: deps.userName(uid), uid, how: note };
 }
 
-/** The files that hold a PIN or a SigV4 secret, with the settings key that names them. */
-function secretFiles(doc: Record<string, unknown>, settingsFile: string, cwd: string, env: NodeJS.ProcessEnv, exists: (f: string) => boolean): { key: string; file: string }[] {
-  // *_file keys resolve as serve resolves them (src/config/paths.ts): against the settings folder.
-  const fileKey = (value: string): string | undefined => {
-    const r = resolveSettingsPath(value, settingsFile, env);
-    return r.ok ? r.path : undefined;
-  };
-  const out: { key: string; file: string }[] = [];
-  const inlinePin = rawValue(doc, "pkcs11.user_pin");
-  const stores = rawStores(doc);
-  const creds = stores.flatMap((s) => [
+/** The *_file keys as written: the PIN file, and the secret file of every store and every additional credential. */
+function settingsFileKeys(doc: Record<string, unknown>): { key: string; value: string }[] {
+  const out: { key: string; value: string }[] = [];
+  const pinFile = rawValue(doc, "pkcs11.user_pin_file");
+  if (typeof pinFile === "string" && pinFile !== "") out.push({ key: "[pkcs11].user_pin_file", value: pinFile });
+  const creds = rawStores(doc).flatMap((s) => [
     { at: `external_key_stores[${s.index}]`, raw: s.raw },
     ...(Array.isArray(s.raw.sigv4_additional_credentials) ? (s.raw.sigv4_additional_credentials as Record<string, unknown>[]) : []).map((c, j) => ({ at: `external_key_stores[${s.index}].sigv4_additional_credentials[${j}]`, raw: c ?? {} })),
   ]);
-  const inlineSecret = creds.some((c) => typeof c.raw.sigv4_secret_access_key === "string" && c.raw.sigv4_secret_access_key !== "");
-  if ((typeof inlinePin === "string" && inlinePin !== "") || inlineSecret) out.push({ key: "the settings file (inline PIN or secret)", file: settingsFile });
-  const pinFile = rawValue(doc, "pkcs11.user_pin_file");
-  const pinPath = typeof pinFile === "string" && pinFile !== "" ? fileKey(pinFile) : undefined;
-  if (pinPath) out.push({ key: "[pkcs11].user_pin_file", file: pinPath });
   for (const c of creds) {
     const f = c.raw.sigv4_secret_access_key_file;
-    const secretPath = typeof f === "string" && f !== "" ? fileKey(f) : undefined;
-    if (secretPath) out.push({ key: `${c.at}.sigv4_secret_access_key_file`, file: secretPath });
+    if (typeof f === "string" && f !== "") out.push({ key: `${c.at}.sigv4_secret_access_key_file`, value: f });
+  }
+  return out;
+}
+
+/** The files that hold a PIN or a SigV4 secret, with the settings key that names them. */
+function secretFiles(doc: Record<string, unknown>, settingsFile: string, cwd: string, env: NodeJS.ProcessEnv, exists: (f: string) => boolean): { key: string; file: string }[] {
+  const out: { key: string; file: string }[] = [];
+  if (holdsInlineSecret(doc)) out.push({ key: "the settings file (inline PIN or secret)", file: settingsFile });
+  // *_file keys resolve as serve resolves them (src/config/paths.ts): against the settings folder.
+  for (const { key, value } of settingsFileKeys(doc)) {
+    const r = resolveSettingsPath(value, settingsFile, env);
+    if (r.ok) out.push({ key, file: r.path });
   }
   // The KMS console's proxy configuration file that init and `creds generate` write holds the secret too.
   const consoleFile = path.join(path.dirname(settingsFile), "kms-proxy-config.json");
@@ -153,7 +153,6 @@ const permissionsCheck: DoctorCheck = {
   },
 };
 
-/** Settings keys that name input files, by dotted path (arrays of stores handled separately). */
 /** Paths that resolve against the working directory, as in the reference proxy. */
 const PATH_KEYS = ["tls.tls_cert_pem", "tls.tls_key_pem", "tls.mtls_client_ca_pem", "pkcs11.PKCS11_HSM_MODULE", "pkcs11_logger.PKCS11_LOGGER_LIBRARY_PATH"];
 
@@ -176,14 +175,7 @@ const pathsCheck: DoctorCheck = {
     const conf = rawValue(doc, "pkcs11.softhsm2_conf");
     // The one path the settings resolve against their own folder (an xksctl extension for SoftHSM).
     if (typeof conf === "string" && conf !== "" && !run.deps.exists(path.resolve(dir, conf))) missingConf.push(`[pkcs11].softhsm2_conf = ${JSON.stringify(conf)} does not exist (${path.resolve(dir, conf)})`);
-    const fileKeys: { key: string; value: string }[] = [];
-    const pinFile = rawValue(doc, "pkcs11.user_pin_file");
-    if (typeof pinFile === "string" && pinFile !== "") fileKeys.push({ key: "[pkcs11].user_pin_file", value: pinFile });
-    for (const s of rawStores(doc)) {
-      const v = s.raw.sigv4_secret_access_key_file;
-      if (typeof v === "string" && v !== "") fileKeys.push({ key: `external_key_stores[${s.index}].sigv4_secret_access_key_file`, value: v });
-    }
-    for (const { key, value } of fileKeys) {
+    for (const { key, value } of settingsFileKeys(doc)) {
       const r = resolveSettingsPath(value, f.file!, run.deps.env);
       if (!r.ok) missingConf.push(`${key} = ${JSON.stringify(value)}: ${r.reason}`);
       else if (!run.deps.exists(r.path)) missingConf.push(`${key} = ${JSON.stringify(value)} does not exist (${r.path})`);
@@ -263,18 +255,10 @@ const credentialsCheck: DoctorCheck = {
     if (!settings.security.is_sigv4_auth_enabled) {
       return { status: "fail", message: "[security] is_sigv4_auth_enabled = false: the proxy accepts any request, signed or not", fix: `Set is_sigv4_auth_enabled = true in ${f.file}.` };
     }
-    const bad: string[] = [];
-    let n = 0;
-    for (const s of settings.external_key_stores) {
-      for (const c of s.credentials) {
-        n++;
-        if (!ACCESS_KEY_ID_RE.test(c.accessKeyId)) bad.push(`${c.accessKeyId} is not 20-30 of A-Z 2-7`);
-        if (!SECRET_RE.test(c.secretAccessKey)) bad.push(`the secret of ${c.accessKeyId} is not 43-64 of a-z A-Z 0-9 / + =`);
-      }
-    }
+    // settings.valid passed, so every credential is in KMS's formats (config/validate.ts checkCredential).
+    const n = settings.external_key_stores.reduce((sum, s) => sum + s.credentials.length, 0);
     const samples = (f.validation?.warnings ?? []).filter((w) => /placeholder/.test(w)).map((w) => w.split(":")[0]!);
-    if (samples.length > 0) bad.push(`the reference sample's placeholder value in ${samples.join(", ")}`);
-    if (bad.length > 0) return { status: "fail", message: bad.join("; "), fix: `Generate a credential with ${gen} (and set the same in KMS).` };
+    if (samples.length > 0) return { status: "fail", message: `the reference sample's placeholder value in ${samples.join(", ")}`, fix: `Generate a credential with ${gen} (and set the same in KMS).` };
     return { status: "pass", message: `${plural(n, "credential")} in KMS's formats, none a sample value` };
   },
 };

@@ -7,19 +7,27 @@
  * What matters only for AWS in production (a public root, the endpoint's name) is a warning on
  * a local setup (no --endpoint, or a localhost one).
  */
-import { X509Certificate } from "node:crypto";
-import { isIP } from "node:net";
-import { checkChain, type TlsProblem } from "../../platform/x509.js";
-import { endpointFacts, rootOf, settingsFacts, tlsFacts, type TlsFacts } from "./facts.js";
+import { chainRoot, checkChain, leafCovers, type ChainCheck, type TlsProblem } from "../../platform/x509.js";
+import { endpointFacts, settingsFacts, tlsFacts, type TlsFacts } from "./facts.js";
 import type { CheckOutcome, DoctorCheck, DoctorRun } from "./types.js";
 
 const short = (fp: string): string => `${fp.slice(0, 16)}...`;
 
-/** The TLS facts for a check that needs readable files; undefined (with the outcome) when TLS is off. */
-async function files(run: DoctorRun): Promise<{ t: TlsFacts & { certPem: string }; off?: undefined } | { off: CheckOutcome }> {
-  const t = await tlsFacts(run);
-  if (!t.enabled) return { off: { status: "skip", message: "not applicable: TLS is off (see tls.files)" } };
-  return { t: t as TlsFacts & { certPem: string } };
+/** The TLS facts once tls.files passed: both files read and checked. */
+type ReadTls = TlsFacts & { certPem: string; check: ChainCheck };
+
+/** A check of the TLS files (it needs tls.files); not applicable when TLS is off, which tls.files warns about. */
+function tlsCheck(c: Omit<DoctorCheck, "group" | "run"> & { run(run: DoctorRun, t: ReadTls): Promise<CheckOutcome> }): DoctorCheck {
+  return {
+    ...c,
+    group: "tls",
+    async run(run) {
+      const t = await tlsFacts(run);
+      if (!t.enabled) return { status: "skip", message: "not applicable: TLS is off (see tls.files)" };
+      // tls.files failed, so this check did not run, unless both files were read and checked.
+      return c.run(run, t as ReadTls);
+    },
+  };
 }
 
 function problems(t: TlsFacts, codes: readonly TlsProblem["code"][]): TlsProblem[] {
@@ -45,111 +53,89 @@ const filesCheck: DoctorCheck = {
   },
 };
 
-const keyMatchCheck: DoctorCheck = {
+const keyMatchCheck = tlsCheck({
   id: "tls.key-match",
-  group: "tls",
   title: "the private key belongs to the server certificate",
   needs: ["tls.files"],
-  async run(run) {
-    const r = await files(run);
-    if (r.off) return r.off;
-    const bad = problems(r.t, ["key-mismatch"]);
-    if (bad.length > 0) return { status: "fail", message: bad[0]!.message, fix: `Install the certificate issued for ${r.t.keyFile} (or the key the certificate ${r.t.certFile} was made for).` };
-    return { status: "pass", message: `${r.t.keyFile} is the key of the server certificate` };
+  async run(run, t) {
+    const bad = problems(t, ["key-mismatch"]);
+    if (bad.length > 0) return { status: "fail", message: bad[0]!.message, fix: `Install the certificate issued for ${t.keyFile} (or the key the certificate ${t.certFile} was made for).` };
+    return { status: "pass", message: `${t.keyFile} is the key of the server certificate` };
   },
-};
+});
 
-const chainCheck: DoctorCheck = {
+const chainCheck = tlsCheck({
   id: "tls.chain",
-  group: "tls",
   title: "the chain in tls_cert_pem is complete and in order: leaf first, each certificate followed by its issuer",
   needs: ["tls.files"],
-  async run(run) {
-    const r = await files(run);
-    if (r.off) return r.off;
-    const bad = problems(r.t, ["chain-order", "chain-incomplete"]);
-    if (bad.length > 0) return { status: "fail", message: bad.map((p) => p.message).join(" "), fix: `Write ${r.t.certFile} as the server certificate followed by the CA's intermediate certificates, each followed by its issuer.` };
-    const chain = r.t.check!.chain;
+  async run(run, t) {
+    const bad = problems(t, ["chain-order", "chain-incomplete"]);
+    if (bad.length > 0) return { status: "fail", message: bad.map((p) => p.message).join(" "), fix: `Write ${t.certFile} as the server certificate followed by the CA's intermediate certificates, each followed by its issuer.` };
+    const chain = t.check.chain;
     const names = chain.map((c) => /CN=([^,]*)/.exec(c.subject)?.[1] ?? c.subject);
     return { status: "pass", message: chain.length === 1 ? `one self-signed certificate (${names[0]})` : names.join(" → ") };
   },
-};
+});
 
-const validityCheck: DoctorCheck = {
+const validityCheck = tlsCheck({
   id: "tls.validity",
-  group: "tls",
   title: "no certificate of the chain is expired or not yet valid; a warning inside 30 days (KMS's XksProxyCertificateDaysToExpire)",
   needs: ["tls.files"],
-  async run(run) {
-    const r = await files(run);
-    if (r.off) return r.off;
-    const fix = `Renew the certificate and replace ${r.t.certFile} (SIGHUP makes the proxy reload it).`;
-    const bad = problems(r.t, ["expired", "not-yet-valid"]);
+  async run(run, t) {
+    const fix = `Renew the certificate and replace ${t.certFile} (SIGHUP makes the proxy reload it).`;
+    const bad = problems(t, ["expired", "not-yet-valid"]);
     if (bad.length > 0) return { status: "fail", message: bad.map((p) => p.message).join(" "), fix };
-    const soon = problems(r.t, ["expires-soon"]);
+    const soon = problems(t, ["expires-soon"]);
     if (soon.length > 0) return { status: "warn", message: soon.map((p) => p.message).join(" "), fix };
-    const leaf = r.t.check!.leaf!;
+    const leaf = t.check.leaf!;
     const days = Math.floor((leaf.notAfter.getTime() - run.deps.now()) / 86_400_000);
     return { status: "pass", message: `valid until ${leaf.notAfter.toISOString().slice(0, 10)} (${days} days)` };
   },
-};
+});
 
-const namesCheck: DoctorCheck = {
+const namesCheck = tlsCheck({
   id: "tls.names",
-  group: "tls",
   title: "the server certificate's DNS names cover the endpoint KMS connects to",
   needs: ["tls.files"],
-  async run(run) {
-    const r = await files(run);
-    if (r.off) return r.off;
+  async run(run, t) {
     const e = await endpointFacts(run);
-    const leaf = r.t.check!.leaf!;
+    const leaf = t.check.leaf!;
     const has = `DNS names ${leaf.dnsNames.join(", ") || "(none)"}${leaf.ipAddresses.length > 0 ? `, IPs ${leaf.ipAddresses.join(", ")}` : ""}`;
     if (e.explicit) {
       if (e.problem) return { status: "skip", message: `the endpoint ${e.url} is not one KMS accepts (see endpoint.url)` };
-      const check = checkChain(r.t.certPem, { now: new Date(run.deps.now()), endpoint: e.host });
+      const check = checkChain(t.certPem, { now: new Date(run.deps.now()), endpoint: e.host });
       const bad = check.problems.filter((p) => p.code === "name-mismatch" || p.code === "not-a-dns-name");
-      if (bad.length > 0) return { status: "fail", message: `${bad[0]!.message} (endpoint from ${e.source})`, fix: `Get a certificate whose subjectAltName has ${e.host} and install it as ${r.t.certFile}.` };
+      if (bad.length > 0) return { status: "fail", message: `${bad[0]!.message} (endpoint from ${e.source})`, fix: `Get a certificate whose subjectAltName has ${e.host} and install it as ${t.certFile}.` };
       return { status: "pass", message: `covers ${e.host} (${has})` };
     }
-    const leafX = new X509Certificate(r.t.certPem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/)![0]);
-    let covered = false;
-    try {
-      covered = (isIP(e.host) ? leafX.checkIP(e.host) : leafX.checkHost(e.host)) !== undefined;
-    } catch {
-      covered = false;
-    }
-    if (!covered) {
+    if (!leafCovers(t.certPem, e.host)) {
       return { status: "warn", message: `no endpoint given and the certificate does not cover ${e.host} (derived from [server]): ${has}`, fix: "Pass --endpoint https://<name> (the XksProxyUriEndpoint KMS uses) to check the name that matters." };
     }
     return { status: "pass", message: `covers ${e.host}, derived from [server] (${has}); pass --endpoint for the name KMS uses` };
   },
-};
+});
 
-const rootCheck: DoctorCheck = {
+const rootCheck = tlsCheck({
   id: "tls.root",
-  group: "tls",
   title: "the chain ends at a root AWS KMS trusts for external key stores (SHA-256 in AWS's TrustedCertificateAuthorities)",
   needs: ["tls.chain"],
-  async run(run): Promise<CheckOutcome> {
-    const r = await files(run);
-    if (r.off) return r.off;
+  async run(run, t) {
     const e = await endpointFacts(run);
     const production = e.explicit && !e.local;
     const data = run.deps.trustedRoots;
     const published = data.lists.published;
     const proposed = data.lists.proposed;
     const sourceNote = `AWS's TrustedCertificateAuthorities of ${published.retrieved}`;
-    const publicCaFix = `For AWS, install a certificate from a public CA on AWS's list (${data.source}) as ${r.t.certFile}, its intermediates after it.`;
+    const publicCaFix = `For AWS, install a certificate from a public CA on AWS's list (${data.source}) as ${t.certFile}, its intermediates after it.`;
     if (published.roots.length === 0) {
       return { status: "warn", message: "unknown: AWS's list of trusted roots is not shipped with this build, so the root cannot be checked", fix: "Refresh src/data/aws-xks-trusted-roots.ts with scripts/refresh-trusted-roots.mjs and rebuild." };
     }
-    const root = rootOf(r.t.check!, r.t.certPem, run.deps.systemRoots())!;
+    const root = chainRoot(t.certPem, run.deps.systemRoots())!;
     const local = production ? "" : " (fine for this local setup: no --endpoint for AWS given)";
     if (root.how === "unknown") {
       return {
         status: production ? "fail" : "warn",
-        message: `the chain ends at ${root.top.subject}, issued by ${root.top.issuer}, which is neither in ${r.t.certFile} nor in Node.js's root store: a private CA, which AWS KMS does not trust${local}`,
+        message: `the chain ends at ${root.top.subject}, issued by ${root.top.issuer}, which is neither in ${t.certFile} nor in Node.js's root store: a private CA, which AWS KMS does not trust${local}`,
         fix: publicCaFix,
       };
     }
@@ -164,9 +150,9 @@ const rootCheck: DoctorCheck = {
     if (inProposed) {
       return { status: "warn", message: `ends at ${named}: not on ${sourceNote}, only on the update proposed upstream (${proposed!.url}) as ${inProposed.alias}`, fix: "Check with ConnectCustomKeyStore that KMS accepts it, or use a CA of the published list." };
     }
-    const what = root.how === "self-signed" && r.t.check!.chain.length === 1 ? "a self-signed certificate" : root.how === "self-signed" ? "a private root" : "a root that is not on AWS's list";
+    const what = root.how === "self-signed" && t.check.chain.length === 1 ? "a self-signed certificate" : root.how === "self-signed" ? "a private root" : "a root that is not on AWS's list";
     return { status: production ? "fail" : "warn", message: `ends at ${named}: ${what}, which AWS KMS does not trust for external key stores${local}`, fix: publicCaFix };
   },
-};
+});
 
 export const TLS_CHECKS: readonly DoctorCheck[] = [filesCheck, keyMatchCheck, chainCheck, validityCheck, namesCheck, rootCheck];

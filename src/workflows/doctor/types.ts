@@ -1,4 +1,8 @@
-/** The shapes shared by the doctor runner (index.ts) and the check groups (one file each). */
+/**
+ * The shapes shared by the doctor runner (index.ts) and the check groups (one file each), and
+ * how a thrown XksctlError becomes a failed check.
+ */
+import { ERROR_CATALOGUE, type XksctlError } from "../../errors.js";
 import type { DoctorDeps } from "./deps.js";
 
 /** The check groups, in the order they run. */
@@ -19,7 +23,7 @@ export interface DoctorCheck {
   /** "<group>.<name>", stable: scripts match on it. */
   id: string;
   group: DoctorGroup;
-  /** What it checks, one line (docs/doctor.md lists the same). */
+  /** What it checks, one line (docs/doctor.md lists the same ids). */
   title: string;
   /** Checks that must not have failed (or been skipped) for this one to run. */
   needs: readonly string[];
@@ -54,8 +58,6 @@ export interface UrlTarget {
 export interface DoctorOptions {
   /** --config (else the usual lookup: XKS_PROXY_SETTINGS_TOML, configuration/bootstrap.toml). */
   config?: string;
-  /** Set by the settings checks once the file is found (for the report's target). */
-  settingsFile?: string;
   groups?: DoctorGroup[];
   /** --endpoint: the XksProxyUriEndpoint KMS uses (https://name). */
   endpoint?: string;
@@ -71,10 +73,17 @@ export interface DoctorRun {
   deps: DoctorDeps;
   opts: DoctorOptions;
   mode: "local" | "url";
+  /** The settings file, once the settings facts found it (the report's target). */
+  settingsFile?: string;
   /** Computes a fact once per run (e.g. the settings, the opened HSM); a rejection is shared too. */
   once<T>(key: string, fn: () => Promise<T>): Promise<T>;
   /** Registers a cleanup (close the HSM, the HTTP agents) run after the last check. */
   onCleanup(fn: () => Promise<void> | void): void;
-  /** The result of a check that already ran. */
-  result(id: string): CheckResult | undefined;
+}
+
+/** A thrown XksctlError as a failed check: its message, and its remedy as doctor shows it (the catalogue's `inDoctor`). */
+export function failOf(err: XksctlError): CheckOutcome {
+  const spec: { remedy: string; inDoctor?: string } = ERROR_CATALOGUE[err.code];
+  const fix = err.remedy === spec.remedy && spec.inDoctor !== undefined ? spec.inDoctor : err.remedy;
+  return { status: "fail", message: err.message, fix };
 }

@@ -46,7 +46,7 @@ export function fakeDeps(over: Partial<DoctorDeps> = {}): DoctorDeps {
     readFile: (f) => fs.readFileSync(f, "utf8"),
     stat: (f) => {
       const s = fs.statSync(f);
-      return { mode: s.mode, uid: s.uid, isFile: s.isFile() };
+      return { mode: s.mode, uid: s.uid };
     },
     exists: (f) => fs.existsSync(f),
     currentUid: () => ME,

@@ -1,7 +1,8 @@
 /**
  * Group `live` against a real proxy (in process, SoftHSM token, TLS chain of a test CA) and, for
  * answers a healthy proxy never gives, a fake HTTP client: each check passes, and fails for its
- * main reason (missing key, encrypt-only key, wrong secret accepted, clock skew, bad CDIV).
+ * main reason (missing key, encrypt-only key, wrong secret accepted, clock skew, bad CDIV); a
+ * store's allow rules refusing doctor's principal is a warning.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -9,9 +10,11 @@ import type { TestPki } from "../../helpers/tls.js";
 import { CREDS, PREFIX, testSettings, writeSettings } from "../../helpers/settings.js";
 import { SOFTHSM_LIB, removeTestToken, type TestToken } from "../../helpers/softhsm.js";
 import { createStandardToken, startTestProxy, type TestProxy } from "../../helpers/proxy.js";
+import { cdiv } from "../../../src/proxy/aad.js";
 import { doctorDeps } from "../../../src/workflows/doctor/deps.js";
 import type { HttpClient, HttpRequest, HttpResponse } from "../../../src/workflows/doctor/http.js";
-import { cdivOf } from "../../../src/workflows/doctor/live.js";
+import { runDoctor } from "../../../src/workflows/doctor/index.js";
+import { signKmsRequest } from "../../../src/workflows/doctor/sigv4.js";
 import { nonInteractivePrompts } from "../../../src/ui/dialogs.js";
 import { fakeDeps, runChecks, settingsFile, tmpDir } from "./fixture.js";
 import { createPki, type Pki } from "./pki.js";
@@ -76,6 +79,17 @@ describe("against the running proxy", () => {
     assert.match(m.message, /key "enc-only": keyUsage \[.*\] lacks DECRYPT/);
     assert.equal(m.fix, "Run `xksctl doctor --group pkcs11` for what the HSM says about the keys named; create or fix them, or remove them from xks_key_id_set.");
     assert.deepEqual([res.get("live.crypto")!.status, res.get("live.crypto")!.message], ["pass", 'store "/test/uri/prefix": Encrypt (AAD, CDIV) and Decrypt with foo']);
+  });
+
+  test("warn: the store's allow rules refuse doctor's principal (403); live.crypto is skipped; exit 0", async () => {
+    const { config } = await proxyAndSettings(store(["foo"], { allow: [{ principal: "arn:aws:iam::444455556666:role/App" }] }));
+    const report = await runDoctor(realDeps(), { config, ...live });
+    const res = new Map(report.checks.map((c) => [c.id, c]));
+    const m = res.get("live.metadata")!;
+    assert.equal(m.status, "warn");
+    assert.match(m.message, /^store "\/test\/uri\/prefix": the store's \[\[external_key_stores\.allow\]\] rules \(1 in the settings\) refused doctor's made-up principal arn:aws:iam::111122223333:role\/xksctl-doctor \(403 AccessDeniedException for "foo"\)/);
+    assert.equal(res.get("live.crypto")!.status, "skip");
+    assert.equal(report.exitCode, 0, JSON.stringify(report.checks.filter((c) => c.status === "fail")));
   });
 
   test("warn: a disabled key", async () => {
@@ -175,18 +189,49 @@ describe("answers a healthy proxy never gives (fake HTTP)", () => {
       if (path.endsWith("/metadata")) return { status: 200, json: { keySpec: "AES_256", keyUsage: ["ENCRYPT", "DECRYPT"], keyStatus: "ENABLED" } };
       const aad = Buffer.from(String(body.additionalAuthenticatedData), "base64");
       const ct = Buffer.alloc(wrong === "length" ? 31 : 32, 1);
-      const cdiv = cdivOf(aad, Buffer.alloc(0), Buffer.alloc(12, 7), ct, Buffer.alloc(16, 7));
-      return { status: 200, json: { ciphertext: ct.toString("base64"), initializationVector: b(12), authenticationTag: b(16), ciphertextDataIntegrityValue: wrong === "cdiv" ? cdiv.replace(/^./, (c) => (c === "A" ? "B" : "A")) : cdiv } };
+      const value = cdiv(aad, Buffer.alloc(0), Buffer.alloc(12, 7), ct, Buffer.alloc(16, 7));
+      return { status: 200, json: { ciphertext: ct.toString("base64"), initializationVector: b(12), authenticationTag: b(16), ciphertextDataIntegrityValue: wrong === "cdiv" ? value.replace(/^./, (c) => (c === "A" ? "B" : "A")) : value } };
     };
-    const cdiv = (await runChecks(deps(fakeHttp(route("cdiv"))), { config: config(), ...live })).get("live.crypto")!;
-    assert.equal(cdiv.status, "fail");
-    assert.match(cdiv.message, /key "k1": Encrypt: ciphertextDataIntegrityValue is not SHA-256\(AAD ‖ metadata ‖ IV ‖ ciphertext ‖ tag\): KMS would reject it/);
+    const badCdiv = (await runChecks(deps(fakeHttp(route("cdiv"))), { config: config(), ...live })).get("live.crypto")!;
+    assert.equal(badCdiv.status, "fail");
+    assert.match(badCdiv.message, /key "k1": Encrypt: ciphertextDataIntegrityValue is not SHA-256\(AAD ‖ metadata ‖ IV ‖ ciphertext ‖ tag\): KMS would reject it/);
     const len = (await runChecks(deps(fakeHttp(route("length"))), { config: config(), ...live })).get("live.crypto")!;
     assert.match(len.message, /Encrypt: ciphertext is 31 bytes, expected 32/);
   });
 
-  test("cdivOf matches the XKS spec's test vector", () => {
-    const v = cdivOf(Buffer.from("project=nile,department=marketing"), Buffer.from("key_version=1"), Buffer.from("HMrlRw85cAJUd5Ax", "base64"), Buffer.from("ghxkK1txeDNn3q8Y", "base64"), Buffer.from("vBxN2ncH1oEkR8WVXpmyYQ==", "base64"));
+  test("the CDIV live.crypto checks against (proxy/aad.ts cdiv) matches the XKS spec's test vector", () => {
+    const v = cdiv(Buffer.from("project=nile,department=marketing"), Buffer.from("key_version=1"), Buffer.from("HMrlRw85cAJUd5Ax", "base64"), Buffer.from("ghxkK1txeDNn3q8Y", "base64"), Buffer.from("vBxN2ncH1oEkR8WVXpmyYQ==", "base64"));
     assert.equal(v, "qHA/ImC9h5HsLRXqCyPmWgYx7tzyoTplzILbP0fPXsc=");
+  });
+
+  test("a 403 AccessDeniedException (the store's allow rules) is a warning naming the rule to add; live.crypto is skipped; exit 0", async () => {
+    const now = Date.now();
+    const date = new Date(now).toUTCString();
+    // SigV4 as the proxy checks it: a request signed with another secret gets 401 (live.auth).
+    const http: HttpClient = {
+      async request(req: HttpRequest): Promise<HttpResponse> {
+        const right = signKmsRequest({ method: "POST", url: req.url, body: req.body ?? "", accessKeyId: CREDS.main.id, secret: CREDS.main.secret, region: "us-east-1", now }).authorization;
+        const answer = (status: number, json: unknown): HttpResponse => ({ status, headers: { date }, body: JSON.stringify(json), protocol: "h2" });
+        if (req.headers?.authorization !== right) return answer(401, { errorName: "AuthenticationFailedException" });
+        if (req.url.endsWith("/health")) return answer(200, healthBody("ACTIVE"));
+        return answer(403, { errorName: "AccessDeniedException", errorMessage: "the request is not allowed by this key store's authorization rules" });
+      },
+      close: async () => undefined,
+    };
+    const rules = { allow: [{ principal: "arn:aws:iam::444455556666:role/App" }, { principal: "arn:aws:iam::444455556666:role/Other" }] };
+    const config = settingsFile(tmpDir(), { ...store(["k1", "k2"], rules), security: { is_tls_enabled: false } });
+    const report = await runDoctor(fakeDeps({ http, tcpConnect: async () => undefined, now: () => now }), { config, ...live });
+    const res = new Map(report.checks.map((c) => [c.id, c]));
+    const m = res.get("live.metadata")!;
+    assert.equal(m.status, "warn");
+    assert.equal(
+      m.message,
+      'store "/test/uri/prefix": the store\'s [[external_key_stores.allow]] rules (2 in the settings) refused doctor\'s made-up principal arn:aws:iam::111122223333:role/xksctl-doctor (403 AccessDeniedException for "k1", "k2"): SigV4 and routing work, the keys are not checked',
+    );
+    assert.equal(m.fix, 'For doctor to check the keys, add a [[external_key_stores.allow]] rule with principal = "arn:aws:iam::111122223333:role/xksctl-doctor" to the store (then restart the proxy or send it SIGHUP); or accept this warning.');
+    const c = res.get("live.crypto")!;
+    assert.deepEqual([c.status, c.message], ["skip", 'store "/test/uri/prefix": not checked: the store\'s [[external_key_stores.allow]] rules (2 in the settings) refused doctor\'s made-up principal arn:aws:iam::111122223333:role/xksctl-doctor (see live.metadata)']);
+    for (const id of ["live.health", "live.auth", "live.clock"]) assert.equal(res.get(id)!.status, "pass", `${id}: ${res.get(id)!.message}`);
+    assert.equal(report.exitCode, 0);
   });
 });

@@ -55,6 +55,15 @@ export function createPki(): Pki {
   };
 }
 
+/** A self-signed certificate and key that names its host in the CN only (no subjectAltName), valid one year. */
+export function cnOnly(dir: string, cn: string): { cert: string; key: string } {
+  const i = n++;
+  const cert = path.join(dir, `cn${i}.pem`);
+  const key = path.join(dir, `cn${i}.key`);
+  execFileSync("openssl", ["req", "-x509", ...EC, "-keyout", key, "-out", cert, "-days", "365", "-subj", `/CN=${cn}`], { stdio: "ignore" });
+  return { cert, key };
+}
+
 /** A self-signed certificate and key for these names (the quickstart's kind), valid one year. */
 export function selfSigned(dir: string, dns: string[], ips: string[] = []): { cert: string; key: string; certPem: string } {
   const i = n++;

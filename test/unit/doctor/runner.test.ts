@@ -2,8 +2,9 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { describe, test } from "node:test";
-import { XksctlError } from "../../../src/errors.js";
+import { ERROR_CATALOGUE, XksctlError, type ErrorCode } from "../../../src/errors.js";
 import { DOCTOR_CHECKS, DOCTOR_GROUPS, assertRegistry, runDoctor, selectChecks, type DoctorCheck } from "../../../src/workflows/doctor/index.js";
+import { failOf } from "../../../src/workflows/doctor/types.js";
 import { fakeDeps } from "./fixture.js";
 
 const check = (id: string, needs: string[], outcome: () => Promise<{ status: "pass" | "warn" | "fail" | "skip"; message: string; fix?: string }>): DoctorCheck => ({
@@ -80,13 +81,28 @@ describe("running", () => {
     assert.deepEqual(report.summary, { pass: 0, warn: 1, fail: 3, skip: 4 });
   });
 
-  test("a thrown XksctlError fails the check with its remedy; any other throw says it is a bug", async () => {
+  test("a thrown XksctlError fails the check with its remedy (reworded where the catalogue's sends the admin to doctor); any other throw says it is a bug", async () => {
     const report = await runDoctor(fakeDeps(), {}, { checks: registry });
     const by = new Map(report.checks.map((c) => [c.id, c]));
-    assert.deepEqual([by.get("tls.throws")!.status, by.get("tls.throws")!.message, by.get("tls.throws")!.fix], ["fail", "Cannot read cert.pem (ENOENT)", new XksctlError("XKS_TLS_FILES", "").remedy]);
+    assert.deepEqual(
+      [by.get("tls.throws")!.status, by.get("tls.throws")!.message, by.get("tls.throws")!.fix],
+      ["fail", "Cannot read cert.pem (ENOENT)", "Check [tls] tls_cert_pem / tls_key_pem point at readable PEM files (xksctl init can create them); the tls checks show key, chain, dates, names and root."],
+    );
     assert.equal(by.get("tls.bug")!.status, "fail");
     assert.match(by.get("tls.bug")!.message, /the check itself failed: x is undefined/);
     assert.match(by.get("tls.bug")!.fix!, /bug in xksctl/);
+  });
+
+  test("failOf: no fix inside doctor sends the admin back to doctor; every other remedy is the error's own", () => {
+    for (const code of Object.keys(ERROR_CATALOGUE) as ErrorCode[]) {
+      const err = new XksctlError(code, "m");
+      const out = failOf(err);
+      assert.deepEqual([out.status, out.message], ["fail", "m"]);
+      assert.doesNotMatch(out.fix!, /xksctl doctor/, code);
+      if (!/xksctl doctor/.test(err.remedy)) assert.equal(out.fix, err.remedy, code);
+    }
+    assert.equal(failOf(new XksctlError("XKS_TOOL_TIMEOUT", "m")).fix, "Check the hardserver (`/opt/nfast/sbin/init.d-ncipher restart`) and run `enquiry` by hand; retry when the HSM is idle.");
+    assert.equal(failOf(new XksctlError("XKS_HSM_SESSION", "m", { remedy: "Free a session." })).fix, "Free a session.");
   });
 
   test("'not applicable' passes down to the dependants unchanged", async () => {

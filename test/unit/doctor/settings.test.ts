@@ -5,6 +5,7 @@ import path from "node:path";
 import { describe, test } from "node:test";
 import { ERROR_CATALOGUE } from "../../../src/errors.js";
 import { maxConcurrentHsmCalls } from "../../../src/hsm/types.js";
+import { CREDS } from "../../helpers/settings.js";
 import { fakeDeps, result, settingsFile, tmpDir } from "./fixture.js";
 
 const groups = ["settings" as const];
@@ -136,6 +137,14 @@ describe("settings.paths", () => {
     assert.equal(r.status, "fail");
     assert.match(r.message, new RegExp(`\\[pkcs11\\]\\.user_pin_file = "pin" does not exist \\(${dir}/pin\\)`));
     assert.match(r.fix!, /a relative \*_file or softhsm2_conf path is read from the settings file's folder/);
+  });
+
+  test("fail: an additional credential's sigv4_secret_access_key_file that does not exist", async () => {
+    const dir = tmpDir();
+    const stores = [{ uri_path_prefix: "", sigv4_access_key_id: CREDS.main.id, sigv4_secret_access_key: CREDS.main.secret, xks_key_id_set: ["foo"], sigv4_additional_credentials: [{ sigv4_access_key_id: CREDS.rotated.id, sigv4_secret_access_key_file: "rotated.secret" }] }];
+    const r = await result(fakeDeps(), { config: settingsFile(dir, { external_key_stores: stores }), groups }, "settings.paths");
+    assert.equal(r.status, "fail");
+    assert.match(r.message, new RegExp(`external_key_stores\\[0\\]\\.sigv4_additional_credentials\\[0\\]\\.sigv4_secret_access_key_file = "rotated\\.secret" does not exist \\(${dir}/rotated\\.secret\\)`));
   });
 
   test("warn: a relative library path works only from the working directory (as in the reference)", async () => {

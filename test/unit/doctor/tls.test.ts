@@ -10,7 +10,7 @@ import { before, describe, test } from "node:test";
 import type { TrustedRootsData } from "../../../src/data/aws-xks-trusted-roots.js";
 import { AWS_XKS_TRUSTED_ROOTS } from "../../../src/data/aws-xks-trusted-roots.js";
 import { fakeDeps, result, settingsFile, tmpDir } from "./fixture.js";
-import { createPki, selfSigned, type Pki } from "./pki.js";
+import { cnOnly, createPki, selfSigned, type Pki } from "./pki.js";
 
 const groups = ["tls" as const];
 let pki: Pki;
@@ -147,6 +147,16 @@ describe("tls.names", () => {
     const warn = await result(fakeDeps(), { config: configWith(good), groups }, "tls.names");
     assert.equal(warn.status, "warn");
     assert.match(warn.fix!, /Pass --endpoint https:\/\/<name>/);
+  });
+
+  test("a name in the CN only is not covered (clients use the DNS names): fail with --endpoint, warn when derived from [server]", async () => {
+    const local = cnOnly(tmpDir(), "localhost");
+    const derived = await result(fakeDeps(), { config: configWith(local), groups }, "tls.names");
+    assert.deepEqual([derived.status, derived.message], ["warn", "no endpoint given and the certificate does not cover localhost (derived from [server]): DNS names (none)"]);
+    const named = cnOnly(tmpDir(), "xks.example.com");
+    const explicit = await result(fakeDeps(), { config: configWith(named), groups, ...production }, "tls.names");
+    assert.equal(explicit.status, "fail");
+    assert.equal(explicit.message, "The server certificate does not cover xks.example.com: it has no DNS subjectAltName (clients do not use the CN). (endpoint from --endpoint)");
   });
 });
 
