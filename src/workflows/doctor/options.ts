@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { XksctlError } from "../../errors.js";
-import { ACCESS_KEY_ID_RE, REGION_RE, SECRET_RE } from "../../rules.js";
+import { ACCESS_KEY_ID_RE, ACCESS_KEY_ID_RULE, REGION_RE, SECRET_RE, SECRET_RULE } from "../../rules.js";
 import { urlProblem } from "./live.js";
 import { DOCTOR_GROUPS, type DoctorGroup, type DoctorOptions } from "./types.js";
 
@@ -51,7 +51,7 @@ export function doctorOptions(flags: DoctorFlags, cwd: string): DoctorOptions {
   const why = urlProblem(flags.url);
   if (why) throw usage(`--url ${JSON.stringify(flags.url)}: ${why}`);
   if (!flags.accessKeyId) throw usage("--url needs --access-key-id (the key store's SigV4 access key id)");
-  if (!ACCESS_KEY_ID_RE.test(flags.accessKeyId)) throw usage(`--access-key-id must be 20-30 characters of A-Z and 2-7 (KMS's format), got ${flags.accessKeyId.length} characters`);
+  if (!ACCESS_KEY_ID_RE.test(flags.accessKeyId)) throw usage(`--access-key-id must be ${ACCESS_KEY_ID_RULE} (KMS's format), got ${flags.accessKeyId.length} characters`);
   if (!flags.secretFile) throw usage("--url needs --secret-file (a file holding the SigV4 secret access key)");
   const secretFile = path.resolve(cwd, flags.secretFile);
   let secret: string;
@@ -60,7 +60,7 @@ export function doctorOptions(flags: DoctorFlags, cwd: string): DoctorOptions {
   } catch (err) {
     throw new XksctlError("XKS_SECRET_SOURCE", `Cannot read --secret-file ${secretFile} (${(err as NodeJS.ErrnoException).code ?? "error"}).`);
   }
-  if (!SECRET_RE.test(secret)) throw usage(`--secret-file ${secretFile}: the secret must be 43-64 characters of a-z A-Z 0-9 / + = (KMS's format), got a ${secret.length}-character value`);
+  if (!SECRET_RE.test(secret)) throw usage(`--secret-file ${secretFile}: the secret must be ${SECRET_RULE} (KMS's format), got a ${secret.length}-character value`);
   const region = flags.region ?? "us-east-1";
   if (!REGION_RE.test(region)) throw usage(`--region ${JSON.stringify(region)} is not an AWS region name (e.g. us-east-1)`);
   let caPem: string | undefined;

@@ -9,6 +9,7 @@ import { formatProblem, holdsInlineSecret } from "../../config/load.js";
 import { resolveSettingsPath } from "../../config/paths.js";
 import { rawStores } from "../../config/stores.js";
 import { maxConcurrentHsmCalls } from "../../hsm/types.js";
+import { formatMode } from "../../platform/secret-file.js";
 import { rawValue, requireSettings, settingsFacts } from "./facts.js";
 import type { CheckOutcome, DoctorCheck, DoctorRun } from "./types.js";
 
@@ -137,7 +138,7 @@ const permissionsCheck: DoctorCheck = {
       }
       const mode = st.mode & 0o777;
       if ((mode & 0o077) !== 0) {
-        problems.push(`${file} is mode ${mode.toString(8).padStart(4, "0")}${mode & 0o004 ? " (world-readable)" : mode & 0o040 ? " (group-readable)" : ""}`);
+        problems.push(`${file} is mode ${formatMode(mode)}${mode & 0o004 ? " (world-readable)" : mode & 0o040 ? " (group-readable)" : ""}`);
         open.push(file);
       }
       if (st.uid !== user.uid) {
