@@ -21,18 +21,16 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { Sha256 } from "@aws-crypto/sha256-js";
-import { HttpRequest } from "@smithy/protocol-http";
-import { SignatureV4 } from "@smithy/signature-v4";
 import pkcs11js from "pkcs11js";
 import { Agent, request } from "undici";
+import { freePort } from "../test/helpers/serve-process.js";
 import { CREDS, PREFIX, testSettings, writeSettings } from "../test/helpers/settings.js";
+import { smithySign } from "../test/helpers/sign.js";
 import { SOFTHSM_LIB, addKeys, createTestToken, removeTestToken, type TestToken } from "../test/helpers/softhsm.js";
 import { createTestPki } from "../test/helpers/tls.js";
 
@@ -125,17 +123,6 @@ function settingsFile(env: Env, name: string, pkcs11: Record<string, unknown>, c
   if (workers === "default") delete server.workers; // serve's default: one worker per CPU
   else server.workers = workers;
   return writeSettings(env.dir, s, `${name}.toml`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 // ---------------------------------------------------------------- the server under test
@@ -232,22 +219,16 @@ export function signEncrypt(port: number, body: string): Promise<Record<string, 
 
 /** Signs one POST to `requestPath` with @smithy/signature-v4, dated now (valid for ±5 minutes). */
 export async function signRequest(port: number, requestPath: string, body: string): Promise<Record<string, string>> {
-  const signer = new SignatureV4({ service: "kms-xks-proxy", region: "us-east-1", credentials: { accessKeyId: CREDS.main.id, secretAccessKey: CREDS.main.secret }, sha256: Sha256 });
-  const signed = await signer.sign(
-    new HttpRequest({
-      method: "POST",
-      protocol: "https:",
-      hostname: "127.0.0.1",
-      port,
-      path: requestPath,
-      // host is signed as h2load sends it, as :authority; content-length is left unsigned.
-      headers: { host: `127.0.0.1:${port}`, "content-type": "application/json" },
-      body,
-    }),
-    { signingDate: new Date() },
-  );
+  // host is signed as h2load sends it, as :authority; content-length is left unsigned.
+  const signed = await smithySign(`https://127.0.0.1:${port}${requestPath}`, body, {
+    accessKeyId: CREDS.main.id,
+    secret: CREDS.main.secret,
+    headers: { "content-type": "application/json" },
+    contentHeaders: false,
+    signingDate: new Date(),
+  });
   const pick = ["authorization", "x-amz-date", "x-amz-content-sha256", "content-type"];
-  return Object.fromEntries(pick.map((h) => [h, String(signed.headers[h])]));
+  return Object.fromEntries(pick.map((h) => [h, String(signed[h])]));
 }
 
 /** Signs, then proves the signed request gets 200 before any load (else the figures are of 401s). */

@@ -22,26 +22,20 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Agent } from "undici";
-import { createStandardToken, keyPath, md } from "../helpers/proxy.js";
-import { startServe, type ServeProcess } from "../helpers/serve-process.js";
-import { CREDS, PREFIX, testSettings, writeSettings } from "../helpers/settings.js";
+import { keyPath, md } from "../helpers/proxy.js";
+import { freePort, servedToken, startServe, type ServeProcess } from "../helpers/serve-process.js";
+import { CREDS, PREFIX } from "../helpers/settings.js";
 import { smithyPost } from "../helpers/sign.js";
-import { SOFTHSM_LIB, type TestToken } from "../helpers/softhsm.js";
-import { createTestPki, type TestPki } from "../helpers/tls.js";
+import { until } from "../helpers/wait.js";
 
 const haveHaproxy = spawnSync("haproxy", ["-v"]).status === 0;
 const opts = { skip: !haveHaproxy && "haproxy is missing (scripts/deps.sh installs Debian's haproxy)" };
 
-let token: TestToken;
-let pki: TestPki;
+const shared = servedToken();
 let dir: string;
-let ca: Buffer;
 
 before(() => {
   if (!haveHaproxy) return;
-  token = createStandardToken();
-  pki = createTestPki();
-  ca = fs.readFileSync(pki.caCert);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-fleet-"));
 });
 after(() => {
@@ -51,23 +45,6 @@ after(() => {
 const main = { accessKeyId: CREDS.main.id, secret: CREDS.main.secret };
 /** Each client loop waits this long between an answer and its next request: steady traffic, not a saturated connection. */
 const THINK_MS = 5;
-
-/** A port that was free a moment ago on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, max = 3000): Promise<void> {
-  for (let i = 0; i < max; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 /** One command on HAProxy's admin socket. */
 function haproxyCommand(sock: string, command: string): Promise<string> {
@@ -95,7 +72,7 @@ const served = (s: ServeProcess) => s.stdout().split('"msg":"request"').length -
 
 /** One client loop: its own HTTP/2 connection (as each of KMS's connections), one signed request at a time. */
 function clientLoop(url: string) {
-  const agent = new Agent({ allowH2: true, connect: { ca } });
+  const agent = new Agent({ allowH2: true, connect: { ca: shared.ca } });
   const failures: string[] = [];
   /** kmsRequestIds of requests that met a GOAWAY and were sent again. */
   const resent: string[] = [];
@@ -130,10 +107,8 @@ function clientLoop(url: string) {
 describe("two instances behind HAProxy", () => {
   test("SIGTERM to one instance under steady traffic: zero failed requests", opts, async () => {
     const ping = [await freePort(), await freePort()];
-    const files = ping.map((p, i) =>
-      writeSettings(dir, testSettings({ module: SOFTHSM_LIB, tokenLabel: token.label, pin: token.pin, cert: pki.serverCert, key: pki.serverKey }, { server: { port_http_ping: p, workers: 1 } }), `instance-${i}.toml`),
-    );
-    const [a, b] = [await startServe(files[0]!, token.env), await startServe(files[1]!, token.env)] as [ServeProcess, ServeProcess];
+    const files = ping.map((p, i) => shared.config({ server: { port_http_ping: p, workers: 1 } }, `instance-${i}.toml`));
+    const [a, b] = [await startServe(files[0]!, shared.token.env), await startServe(files[1]!, shared.token.env)] as [ServeProcess, ServeProcess];
     const front = await freePort();
     const sock = path.join(dir, "haproxy.sock");
     const cfg = path.join(dir, "haproxy.cfg");
@@ -172,17 +147,17 @@ describe("two instances behind HAProxy", () => {
       lb = spawn("haproxy", ["-db", "-q", "-f", cfg], { stdio: ["ignore", "pipe", "pipe"] });
       lb.stdout!.on("data", (d) => (lbOut += d));
       lb.stderr!.on("data", (d) => (lbOut += d));
-      await until(async () => fs.existsSync(sock) && JSON.stringify(await serverStates(sock)) === JSON.stringify({ a: "UP", b: "UP" }), "HAProxy to see both instances UP");
+      await until(async () => fs.existsSync(sock) && JSON.stringify(await serverStates(sock)) === JSON.stringify({ a: "UP", b: "UP" }), "HAProxy to see both instances UP", 30_000);
 
       const url = `https://localhost:${front}`;
       for (let i = 0; i < 4; i++) loops.push(clientLoop(url));
-      await until(() => served(a) >= 50 && served(b) >= 50, "traffic on both instances");
+      await until(() => served(a) >= 50 && served(b) >= 50, "traffic on both instances", 30_000);
 
       const beforeStop = served(b);
       const exited = a.stop("SIGTERM");
-      await until(async () => (await serverStates(sock)).a?.startsWith("DOWN") ?? false, "HAProxy to mark the stopped instance DOWN");
+      await until(async () => (await serverStates(sock)).a?.startsWith("DOWN") ?? false, "HAProxy to mark the stopped instance DOWN", 30_000);
       assert.equal(await exited, 0, `the drained instance exits 0\n${a.stderr()}`);
-      await until(() => served(b) >= beforeStop + 200, "traffic moving to the remaining instance");
+      await until(() => served(b) >= beforeStop + 200, "traffic moving to the remaining instance", 30_000);
       await Promise.all(loops.map((l) => l.stop()));
 
       const failures = loops.flatMap((l) => l.failures);

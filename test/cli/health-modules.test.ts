@@ -5,52 +5,36 @@
  * stand-ins (test/fixtures/nfast) play a two-module client over a real SoftHSM token.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { after, before, test } from "node:test";
-import type { Agent } from "undici";
-import { createStandardToken } from "../helpers/proxy.js";
+import { after, test } from "node:test";
 import { createStandinWorld, type StandinWorld } from "../helpers/operator.js";
-import { startServe, type ServeProcess } from "../helpers/serve-process.js";
-import { CREDS, PREFIX, testSettings, writeSettings } from "../helpers/settings.js";
-import { agents, smithyPost } from "../helpers/sign.js";
-import { SOFTHSM_LIB, removeTestToken, type TestToken } from "../helpers/softhsm.js";
-import { createTestPki, type TestPki } from "../helpers/tls.js";
+import { servedToken, startServe, type ServeProcess } from "../helpers/serve-process.js";
+import { CREDS, PREFIX } from "../helpers/settings.js";
+import { smithyPost } from "../helpers/sign.js";
+import { until } from "../helpers/wait.js";
 
-let token: TestToken;
-let pki: TestPki;
-let h2: Agent;
+const served = servedToken();
 const worlds: StandinWorld[] = [];
 const main = { accessKeyId: CREDS.main.id, secret: CREDS.main.secret };
 
-before(() => {
-  token = createStandardToken();
-  pki = createTestPki();
-  ({ h2 } = agents(readFileSync(pki.caCert)));
-});
-after(async () => {
-  await h2.close();
+after(() => {
   for (const w of worlds) w.cleanup();
-  removeTestToken(token);
 });
 
-const config = () => writeSettings(token.dir, testSettings({ module: SOFTHSM_LIB, tokenLabel: token.label, pin: token.pin, cert: pki.serverCert, key: pki.serverKey }), "modules.toml");
+const config = () => served.config({}, "modules.toml");
 type Fleet = { id: string; model: string; healthStatus: string }[];
 const fleet = async (s: ServeProcess): Promise<Fleet> => {
-  const r = await smithyPost(`${s.url}${PREFIX}/kms/xks/v1/health`, { requestMetadata: { kmsRequestId: "h", kmsOperation: "KmsHealthCheck" } }, h2, main);
+  const r = await smithyPost(`${s.url}${PREFIX}/kms/xks/v1/health`, { requestMetadata: { kmsRequestId: "h", kmsOperation: "KmsHealthCheck" } }, served.h2, main);
   assert.equal(r.status, 200, r.text);
   return r.json.ekmFleetDetails as Fleet;
 };
-async function untilFleet(s: ServeProcess, n: number): Promise<Fleet> {
-  for (let i = 0; i < 200; i++) {
+const untilFleet = (s: ServeProcess, n: number) =>
+  until(async () => {
     const f = await fleet(s);
-    if (f.length === n) return f;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return fleet(s);
-}
+    return f.length === n && f;
+  }, `${n} fleet entries`);
 
 test("an nShield client with two modules: one entry each, both ACTIVE", async () => {
-  const world = createStandinWorld(token, { NFAST_STANDIN_MODULES: "2" });
+  const world = createStandinWorld(served.token, { NFAST_STANDIN_MODULES: "2" });
   worlds.push(world);
   const s = await startServe(config(), world.env);
   try {
@@ -64,7 +48,7 @@ test("an nShield client with two modules: one entry each, both ACTIVE", async ()
 });
 
 test("a module enquiry calls unusable is UNAVAILABLE while the other stays ACTIVE", async () => {
-  const world = createStandinWorld(token, { NFAST_STANDIN_MODULES: "2", NFAST_STANDIN_FAIL: "module-unusable" });
+  const world = createStandinWorld(served.token, { NFAST_STANDIN_MODULES: "2", NFAST_STANDIN_FAIL: "module-unusable" });
   worlds.push(world);
   const s = await startServe(config(), world.env);
   try {
@@ -76,11 +60,11 @@ test("a module enquiry calls unusable is UNAVAILABLE while the other stays ACTIV
 });
 
 test("no nShield tools: one entry, the token", async () => {
-  const s = await startServe(config(), { ...token.env, PATH: "/usr/bin:/bin", NFAST_HOME: "/nonexistent" });
+  const s = await startServe(config(), { ...served.token.env, PATH: "/usr/bin:/bin", NFAST_HOME: "/nonexistent" });
   try {
     const f = await fleet(s);
     assert.equal(f.length, 1);
-    assert.equal(f[0]!.id, token.label);
+    assert.equal(f[0]!.id, served.token.label);
     assert.equal(f[0]!.healthStatus, "ACTIVE");
   } finally {
     await s.stop();

@@ -9,44 +9,20 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
-import { request, type Agent } from "undici";
-import { createStandardToken, keyPath, md } from "../helpers/proxy.js";
-import { runBin, startServe, type ServeProcess } from "../helpers/serve-process.js";
-import { CREDS, PREFIX, testSettings, writeSettings } from "../helpers/settings.js";
-import { agents, smithyPost } from "../helpers/sign.js";
-import { SOFTHSM_LIB, removeTestToken, type TestToken } from "../helpers/softhsm.js";
-import { createTestPki, type TestPki } from "../helpers/tls.js";
+import { request } from "undici";
+import { keyPath, md } from "../helpers/proxy.js";
+import { runBin, servedToken, startServe, type ServeProcess } from "../helpers/serve-process.js";
+import { CREDS, PREFIX } from "../helpers/settings.js";
+import { smithyPost } from "../helpers/sign.js";
+import { until } from "../helpers/wait.js";
 
-let token: TestToken;
-let pki: TestPki;
-let h2: Agent;
+const served = servedToken();
+const config = served.config;
 const main = { accessKeyId: CREDS.main.id, secret: CREDS.main.secret };
 
-before(() => {
-  token = createStandardToken();
-  pki = createTestPki();
-  ({ h2 } = agents(readFileSync(pki.caCert)));
-});
-after(async () => {
-  await h2.close();
-  removeTestToken(token);
-});
-
-function config(patch: Record<string, unknown>, name: string): string {
-  return writeSettings(token.dir, testSettings({ module: SOFTHSM_LIB, tokenLabel: token.label, pin: token.pin, cert: pki.serverCert, key: pki.serverKey }, patch), name);
-}
 const lines = (s: ServeProcess) => s.stdout().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
-async function until<T>(get: () => T | undefined, what: string, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 const encrypt = (s: ServeProcess, keyId = "foo") =>
-  smithyPost(`${s.url}${keyPath(PREFIX, keyId, "encrypt")}`, { requestMetadata: md(), plaintext: Buffer.from("metrics").toString("base64"), encryptionAlgorithm: "AES_GCM" }, h2, main);
+  smithyPost(`${s.url}${keyPath(PREFIX, keyId, "encrypt")}`, { requestMetadata: md(), plaintext: Buffer.from("metrics").toString("base64"), encryptionAlgorithm: "AES_GCM" }, served.h2, main);
 
 /** The value of one sample line, e.g. value(text, 'xksctl_requests_total{operation="Encrypt",…}'); summed over matching lines. */
 function value(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -80,7 +56,7 @@ describe("two workers, metrics on", () => {
   let address: string;
   before(async () => {
     file = config({ server: { workers: 2 }, metrics: { is_enabled: true, port: 0 } }, "metrics.toml");
-    s = await startServe(file, token.env);
+    s = await startServe(file, served.token.env);
     address = String(await until(() => lines(s).find((l) => l.msg === "metrics listening")?.address, "the metrics listener"));
   });
   after(async () => {
@@ -112,11 +88,11 @@ describe("two workers, metrics on", () => {
 
   test("reloads are counted by outcome", async () => {
     s.proc.kill("SIGHUP");
-    await until(() => (lines(s).filter((l) => /settings reloaded/.test(String(l.msg))).length >= 2 ? true : undefined), "both workers reloaded");
+    await until(() => lines(s).filter((l) => /settings reloaded/.test(String(l.msg))).length >= 2, "both workers reloaded");
     const good = readFileSync(file, "utf8");
     writeFileSync(file, good.replace(/is_sigv4_auth_enabled = true/, "is_sigv4_auth_enabled = false"));
     s.proc.kill("SIGHUP");
-    await until(() => (lines(s).filter((l) => /settings reload refused;/.test(String(l.msg))).length >= 2 ? true : undefined), "both workers refused");
+    await until(() => lines(s).filter((l) => /settings reload refused;/.test(String(l.msg))).length >= 2, "both workers refused");
     writeFileSync(file, good);
     const text = await scrape(address);
     assert.equal(value(text, "xksctl_settings_reloads_total", { outcome: "applied" }), 2);
@@ -125,7 +101,7 @@ describe("two workers, metrics on", () => {
 });
 
 test("metrics are off by default: no listener", async () => {
-  const s = await startServe(config({}, "no-metrics.toml"), token.env);
+  const s = await startServe(config({}, "no-metrics.toml"), served.token.env);
   try {
     assert.equal((await encrypt(s)).status, 200);
     assert.equal(lines(s).some((l) => l.msg === "metrics listening"), false);
@@ -135,7 +111,7 @@ test("metrics are off by default: no listener", async () => {
 });
 
 test("one process, metrics on: the process serves its own", async () => {
-  const s = await startServe(config({ metrics: { is_enabled: true, port: 0 } }, "metrics-one.toml"), token.env);
+  const s = await startServe(config({ metrics: { is_enabled: true, port: 0 } }, "metrics-one.toml"), served.token.env);
   try {
     const address = String(await until(() => lines(s).find((l) => l.msg === "metrics listening")?.address, "the metrics listener"));
     assert.equal((await encrypt(s)).status, 200);
@@ -152,7 +128,7 @@ test("one process, metrics on, the main port in use: exit 1 with the one-line er
   await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
   const port = (blocker.address() as net.AddressInfo).port;
   try {
-    const r = await runBin(["serve", "--config", config({ metrics: { is_enabled: true, port: 0 } }, "metrics-busy.toml"), "--port", String(port)], token.env, 10_000);
+    const r = await runBin(["serve", "--config", config({ metrics: { is_enabled: true, port: 0 } }, "metrics-busy.toml"), "--port", String(port)], served.token.env, 10_000);
     assert.equal(r.code, 1, `the process exits (null: still running when killed after 10 s)\n${r.stderr}`);
     assert.match(r.stderr, new RegExp(`Cannot listen on 127\\.0\\.0\\.1:${port} for the XKS API: EADDRINUSE`));
     assert.match(r.stdout, /"msg":"metrics listening"/, "the metrics listener was open before the main port failed");

@@ -7,17 +7,17 @@
  * production dependencies are all there). The shared dist/ of the checkout is never rebuilt.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Agent } from "undici";
 import { createStandardToken, keyPath, md } from "../helpers/proxy.js";
-import { ROOT } from "../helpers/serve-process.js";
+import { ROOT, startServe } from "../helpers/serve-process.js";
 import { CREDS, PREFIX, testSettings, writeSettings } from "../helpers/settings.js";
 import { send, smithyPost } from "../helpers/sign.js";
-import { SOFTHSM_LIB, type TestToken } from "../helpers/softhsm.js";
+import { SOFTHSM_LIB, removeTestToken, type TestToken } from "../helpers/softhsm.js";
 
 let dir: string;
 let token: TestToken;
@@ -25,7 +25,10 @@ before(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-pack-"));
   token = createStandardToken();
 });
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
+after(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+  removeTestToken(token);
+});
 
 const npmEnv = { ...process.env, npm_config_loglevel: "error", npm_config_fund: "false", npm_config_audit: "false", npm_config_update_notifier: "false" };
 
@@ -81,25 +84,15 @@ describe("npm pack, installed with production dependencies only", () => {
     assert.equal(validate.status, 0, validate.stderr + validate.stdout);
 
     // serve from the install: the shipped driver opens the token; a signed Encrypt succeeds.
-    const proc = spawn(bin, ["serve", "--config", settings, "--port", "0"], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.on("data", (d) => (stdout += d));
-    proc.stderr.on("data", (d) => (stderr += d));
-    const exited = new Promise<number | null>((r) => proc.on("exit", (c) => r(c)));
+    const s = await startServe(settings, env, { bin, cwd: dir, scheme: "http" });
     const h1 = new Agent();
     try {
-      for (let i = 0; i < 1500 && !/"msg":"xksctl proxy listening"/.test(stdout) && proc.exitCode === null; i++) await new Promise((r) => setTimeout(r, 10));
-      const port = Number(/"msg":"xksctl proxy listening","address":"[^"]*:(\d+)"/.exec(stdout)?.[1]);
-      assert.ok(port > 0, `serve listens\n${stdout}\n${stderr}`);
-      const url = `http://127.0.0.1:${port}`;
-      assert.equal((await send(`${url}/ping`, "GET", {}, undefined, h1)).status, 200);
-      const enc = await smithyPost(`${url}${keyPath(PREFIX, "foo", "encrypt")}`, { requestMetadata: md(), plaintext: Buffer.from("packed").toString("base64"), encryptionAlgorithm: "AES_GCM" }, h1, { accessKeyId: CREDS.main.id, secret: CREDS.main.secret });
+      assert.equal((await send(`${s.url}/ping`, "GET", {}, undefined, h1)).status, 200);
+      const enc = await smithyPost(`${s.url}${keyPath(PREFIX, "foo", "encrypt")}`, { requestMetadata: md(), plaintext: Buffer.from("packed").toString("base64"), encryptionAlgorithm: "AES_GCM" }, h1, { accessKeyId: CREDS.main.id, secret: CREDS.main.secret });
       assert.equal(enc.status, 200, enc.text);
     } finally {
       await h1.close();
-      proc.kill("SIGTERM");
-      assert.equal(await exited, 0, stderr);
+      assert.equal(await s.stop(), 0, s.stderr());
     }
   });
 });

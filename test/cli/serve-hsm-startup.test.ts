@@ -8,37 +8,25 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { createStandardToken } from "../helpers/proxy.js";
-import { runBin, slowHsmLibrary } from "../helpers/serve-process.js";
-import { testSettings, writeSettings } from "../helpers/settings.js";
-import { removeTestToken, type TestToken } from "../helpers/softhsm.js";
-import { createTestPki, type TestPki } from "../helpers/tls.js";
+import { runBin, servedToken, slowHsmLibrary } from "../helpers/serve-process.js";
 
-let token: TestToken;
-let pki: TestPki;
+const served = servedToken();
 let shim: string;
 let dir: string;
 
 before(() => {
-  token = createStandardToken();
-  pki = createTestPki();
   shim = slowHsmLibrary();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-startup-"));
 });
 after(() => {
-  removeTestToken(token);
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-function config(module: string, name: string): string {
-  return writeSettings(token.dir, testSettings({ module, tokenLabel: token.label, pin: token.pin, cert: pki.serverCert, key: pki.serverKey }), name);
-}
 
 /** Runs `serve` on the shim with `directive` in its control file. */
 async function serveWith(directive: string): Promise<{ code: number | null; stderr: string; stdout: string }> {
   const control = path.join(dir, `control-${Math.random().toString(36).slice(2)}`);
   fs.writeFileSync(control, `${directive}\n`);
-  return runBin(["serve", "--config", config(shim, "shim.toml")], { ...token.env, SLOWHSM_CONTROL: control }, 15_000);
+  return runBin(["serve", "--config", served.config({}, "shim.toml", shim)], { ...served.token.env, SLOWHSM_CONTROL: control }, 15_000);
 }
 
 function assertClean(r: { code: number | null; stderr: string; stdout: string }, message: RegExp, fix: RegExp): void {
@@ -46,7 +34,7 @@ function assertClean(r: { code: number | null; stderr: string; stdout: string },
   assert.match(r.stderr, message);
   assert.match(r.stderr, fix);
   assert.doesNotMatch(r.stderr, /bug in xksctl|^\s+at .+:\d+:\d+\)?$/m, `no bug report, no stack:\n${r.stderr}`);
-  assert.doesNotMatch(r.stderr + r.stdout, new RegExp(token.pin), "the PIN is never printed");
+  assert.doesNotMatch(r.stderr + r.stdout, new RegExp(served.token.pin), "the PIN is never printed");
 }
 
 test("C_Login refused for a reason other than the PIN (nShield module protection without CKNFAST_FAKE_ACCELERATOR_LOGIN)", async () => {
@@ -84,13 +72,13 @@ test("a library of the wrong architecture", async () => {
   const header = Buffer.alloc(64);
   Buffer.from([0x7f, 0x45, 0x4c, 0x46, 1 /* ELFCLASS32 */, 1, 1]).copy(header);
   fs.writeFileSync(elf32, header);
-  const r = await runBin(["serve", "--config", config(elf32, "elf32.toml")], token.env, 15_000);
+  const r = await runBin(["serve", "--config", served.config({}, "elf32.toml", elf32)], served.token.env, 15_000);
   assertClean(r, /✖ .*libcknfast32\.so is not a PKCS#11 library for this machine/, /→ Install the 64-bit x86 build of the vendor's PKCS#11 library/);
 });
 
 test("a file that is not a library at all", async () => {
   const junk = path.join(dir, "libjunk.so");
   fs.writeFileSync(junk, "not a library\n");
-  const r = await runBin(["serve", "--config", config(junk, "junk.toml")], token.env, 15_000);
+  const r = await runBin(["serve", "--config", served.config({}, "junk.toml", junk)], served.token.env, 15_000);
   assertClean(r, /✖ .*libjunk\.so is not a PKCS#11 library for this machine|✖ Cannot load PKCS#11 library .*libjunk\.so/, /→ /);
 });

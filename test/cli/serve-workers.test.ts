@@ -7,39 +7,23 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import type { Agent } from "undici";
 import { sessionShare, workerCount } from "../../src/workflows/serve.js";
 import type { Settings } from "../../src/config/types.js";
-import { createStandardToken, keyPath, md } from "../helpers/proxy.js";
-import { runBin, startServe, type ServeProcess } from "../helpers/serve-process.js";
-import { CREDS, PREFIX, testSettings, writeSettings } from "../helpers/settings.js";
+import { keyPath, md } from "../helpers/proxy.js";
+import { runBin, servedToken, startServe, type ServeProcess } from "../helpers/serve-process.js";
+import { CREDS, PREFIX } from "../helpers/settings.js";
 import { agents, send, smithyPost } from "../helpers/sign.js";
-import { SOFTHSM_LIB, removeTestToken, type TestToken } from "../helpers/softhsm.js";
-import { createTestPki, type TestPki } from "../helpers/tls.js";
+import { until } from "../helpers/wait.js";
 
-let token: TestToken;
-let pki: TestPki;
-let h2: Agent;
+const served = servedToken();
+const config = served.config;
 const main = { accessKeyId: CREDS.main.id, secret: CREDS.main.secret };
 
-before(() => {
-  token = createStandardToken();
-  pki = createTestPki();
-  ({ h2 } = agents(readFileSync(pki.caCert)));
-});
-after(async () => {
-  await h2.close();
-  removeTestToken(token);
-});
-
-function config(patch: Record<string, unknown>, name: string): string {
-  return writeSettings(token.dir, testSettings({ module: SOFTHSM_LIB, tokenLabel: token.label, pin: token.pin, cert: pki.serverCert, key: pki.serverKey }, patch), name);
-}
 const encrypt = (s: ServeProcess, creds = main) =>
-  smithyPost(`${s.url}${keyPath(PREFIX, "foo", "encrypt")}`, { requestMetadata: md(), plaintext: Buffer.from("hello workers").toString("base64"), encryptionAlgorithm: "AES_GCM" }, h2, creds);
+  smithyPost(`${s.url}${keyPath(PREFIX, "foo", "encrypt")}`, { requestMetadata: md(), plaintext: Buffer.from("hello workers").toString("base64"), encryptionAlgorithm: "AES_GCM" }, served.h2, creds);
 /** An Encrypt without a signature, on a connection of its own (connections go to the workers in turn). */
 async function unsignedEncrypt(s: ServeProcess): Promise<number> {
-  const fresh = agents(readFileSync(pki.caCert));
+  const fresh = agents(served.ca);
   try {
     const body = JSON.stringify({ requestMetadata: md(), plaintext: Buffer.from("unsigned").toString("base64"), encryptionAlgorithm: "AES_GCM" });
     return (await send(`${s.url}${keyPath(PREFIX, "foo", "encrypt")}`, "POST", { "content-type": "application/json" }, body, fresh.h2)).status;
@@ -48,13 +32,6 @@ async function unsignedEncrypt(s: ServeProcess): Promise<number> {
   }
 }
 const lines = (s: ServeProcess) => s.stdout().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
-async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe("worker counts and session shares", () => {
   const s = (workers: number | undefined, pool: number) => ({ server: { workers }, pkcs11: { session_pool_max_size: pool } }) as unknown as Settings;
@@ -78,7 +55,7 @@ describe("two workers", () => {
   let file: string;
   before(async () => {
     file = config({ server: { workers: 2 } }, "workers.toml");
-    s = await startServe(file, token.env);
+    s = await startServe(file, served.token.env);
     await until(() => lines(s).some((l) => l.msg === "xksctl workers listening"), "the primary's listening line");
   });
   after(async () => {
@@ -132,7 +109,7 @@ describe("two workers", () => {
 
 test("a worker started after a refused reload runs the running settings, not the file: SigV4 stays on", async () => {
   const file = config({ server: { workers: 2 } }, "workers-refused.toml");
-  const s = await startServe(file, token.env);
+  const s = await startServe(file, served.token.env);
   try {
     await until(() => lines(s).some((l) => l.msg === "xksctl workers listening"), "the primary's listening line");
     const on = readFileSync(file, "utf8");
@@ -154,7 +131,7 @@ test("a worker started after a refused reload runs the running settings, not the
 });
 
 test("a worker's start-up failure is the single process's one-line error, exit 1", async () => {
-  const r = await runBin(["serve", "--config", config({ server: { workers: 2 }, pkcs11: { user_pin: "9999" } }, "workers-bad-pin.toml")], token.env);
+  const r = await runBin(["serve", "--config", config({ server: { workers: 2 }, pkcs11: { user_pin: "9999" } }, "workers-bad-pin.toml")], served.token.env);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /✖ C_Login refused the user PIN: CKR_PIN_INCORRECT/);
   assert.doesNotMatch(r.stderr, /^\s+at /m);

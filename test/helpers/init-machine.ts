@@ -10,10 +10,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ROOT, createStandinWorld, type StandinWorld } from "./operator.js";
-import { BIN, runBin } from "./serve-process.js";
+import { BIN, runBin, startServe, type ServeProcess } from "./serve-process.js";
 import { SOFTHSM_LIB, createTestToken, type TestToken } from "./softhsm.js";
-
-export { BIN };
 
 /** Builds the libcknfast stand-in (once per checkout) and returns its path. */
 export function cknfastStandin(): string {
@@ -111,29 +109,7 @@ export function modeOf(file: string): string {
   return (fs.statSync(file).mode & 0o777).toString(8);
 }
 
-/** `serve` as a child in `cwd`; resolves when it logs the port it listens on. */
-export function startServeIn(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ port: number; stop(): Promise<number | null> }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, ...args], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    const exited = new Promise<number | null>((r) => proc.on("exit", (code) => r(code)));
-    const timer = setTimeout(() => {
-      proc.kill("SIGKILL");
-      reject(new Error(`serve did not start\n${out}\n${err}`));
-    }, 20_000);
-    proc.stderr.on("data", (d) => (err += d));
-    proc.stdout.on("data", (d) => {
-      out += d;
-      const m = /"msg":"xksctl proxy listening","address":"[^"]*:(\d+)"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ port: Number(m[1]), stop: () => (proc.kill("SIGTERM"), exited) });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code}\n${out}\n${err}`));
-    });
-  });
+/** `serve` as a child in `cwd`; resolves when it logs the port it listens on (startServe with the whole argv). */
+export function startServeIn(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<ServeProcess> {
+  return startServe(args, env, { cwd });
 }

@@ -36,31 +36,54 @@ export function agents(ca?: string | Buffer, clientCert?: { cert: Buffer; key: B
   return { h2: new Agent({ allowH2: true, connect }), h1: new Agent({ allowH2: false, connect }) };
 }
 
-/** Signs with @smithy/signature-v4 and sends with undici. `url` is the full URL. */
-export async function smithyPost(url: string, body: string | object, dispatcher: Agent, opts: SignOptions): Promise<WireResponse> {
+/** What smithySign signs besides the credentials. */
+export interface SignRequestOptions extends Omit<SignOptions, "sendBody"> {
+  /** Default POST. */
+  method?: string;
+  /** The query parameters, as signed (the URL's own query is not read). */
+  query?: Record<string, string>;
+  /** false: no x-amz-content-sha256 header (@smithy/signature-v4's applyChecksum; default true). */
+  applyChecksum?: boolean;
+  /** false: sign only host and `headers` (default: also content-type: application/json and the body's content-length). */
+  contentHeaders?: boolean;
+}
+
+/**
+ * Signs a request to `url` (its host and path) with @smithy/signature-v4 and returns the headers to
+ * send, without host (undici sets host / :authority itself, from the URL).
+ */
+export async function smithySign(url: string, body: string | Buffer, opts: SignRequestOptions): Promise<Record<string, string>> {
   const u = new URL(url);
-  const payload = typeof body === "string" ? body : JSON.stringify(body);
   const signer = new SignatureV4({
     service: opts.service ?? "kms-xks-proxy",
     region: opts.region ?? "us-east-1",
     credentials: { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secret },
     sha256: Sha256,
+    ...(opts.applyChecksum === undefined ? {} : { applyChecksum: opts.applyChecksum }),
   });
+  const content: Record<string, string> = opts.contentHeaders === false ? {} : { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) };
   const signed = await signer.sign(
     new HttpRequest({
-      method: "POST",
+      method: opts.method ?? "POST",
       protocol: u.protocol,
       hostname: u.hostname,
-      port: Number(u.port),
+      ...(u.port ? { port: Number(u.port) } : {}),
       path: u.pathname,
-      headers: { host: u.host, "content-type": "application/json", "content-length": String(Buffer.byteLength(payload)), ...opts.headers },
-      body: payload,
+      ...(opts.query ? { query: opts.query } : {}),
+      headers: { host: u.host, ...content, ...opts.headers },
+      body,
     }),
     { signingDate: opts.signingDate },
   );
-  const headers = { ...signed.headers };
-  delete headers.host; // undici sets host / :authority itself, from the URL
-  return send(url, "POST", headers, opts.sendBody ?? payload, dispatcher);
+  const headers = { ...(signed.headers as Record<string, string>) };
+  delete headers.host;
+  return headers;
+}
+
+/** Signs with @smithy/signature-v4 and sends with undici. `url` is the full URL. */
+export async function smithyPost(url: string, body: string | object, dispatcher: Agent, opts: SignOptions): Promise<WireResponse> {
+  const payload = typeof body === "string" ? body : JSON.stringify(body);
+  return send(url, "POST", await smithySign(url, payload, opts), opts.sendBody ?? payload, dispatcher);
 }
 
 /** Sends a request without signing. */

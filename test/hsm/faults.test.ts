@@ -18,6 +18,7 @@ import { slowHsmLibrary } from "../helpers/serve-process.js";
 import { CREDS, PREFIX } from "../helpers/settings.js";
 import { agents, send, smithyPost, type WireResponse } from "../helpers/sign.js";
 import { addKeys, createTestToken, removeTestToken, type TestToken } from "../helpers/softhsm.js";
+import { until } from "../helpers/wait.js";
 import { aesKeyTemplate } from "../../src/hsm/pkcs11/aes-key-template.js";
 import { CKA_CLASS, CKA_LABEL, CKM_AES_KEY_GEN, CKO_SECRET_KEY, openLibrary, stringAttr, ulongAttr } from "../../src/hsm/pkcs11/native.js";
 
@@ -73,14 +74,6 @@ async function traffic(n: number, width = 4): Promise<{ statuses: number[]; erro
     }),
   );
   return { statuses, errors };
-}
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Faults the shim has answered so far, all calls together (any call after 50 ms makes it write its stats). */

@@ -15,13 +15,13 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import pkcs11js from "pkcs11js";
+import { ROOT, slowHsmLibrary } from "../helpers/serve-process.js";
 import { createTestToken, removeTestToken, SOFTHSM_LIB, type TestToken } from "../helpers/softhsm.js";
+import { aesKeyTemplate } from "../../src/hsm/pkcs11/aes-key-template.js";
 import {
   boolAttr,
-  CKA_CLASS,
-  CKA_DECRYPT,
   CKA_ENCRYPT,
   CKA_EXTRACTABLE,
   CKA_KEY_TYPE,
@@ -33,20 +33,17 @@ import {
   CKF_TOKEN_INITIALIZED,
   CKK_AES,
   CKM_AES_KEY_GEN,
-  CKO_SECRET_KEY,
   CKS_RW_USER_FUNCTIONS,
   nativeAddonPath,
   openLibrary,
   readBool,
   readUlong,
   stringAttr,
-  ulongAttr,
   type Attr,
   type NativeLibrary,
 } from "../../src/hsm/pkcs11/native.js";
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const probe = path.join(repo, "test/hsm/native-probe.mjs");
+const probe = path.join(ROOT, "test/hsm/native-probe.mjs");
 
 const CKR_SLOT_ID_INVALID = 0x3;
 const CKR_KEY_HANDLE_INVALID = 0x60;
@@ -66,9 +63,9 @@ let session = 0;
 let key = 0;
 
 before(() => {
-  addonPath = execFileSync("bash", [path.join(repo, "native/build.sh")], { encoding: "utf8" }).trim();
+  addonPath = execFileSync("bash", [path.join(ROOT, "native/build.sh")], { encoding: "utf8" }).trim();
   assert.equal(addonPath, nativeAddonPath());
-  slowhsm = execFileSync("bash", [path.join(repo, "test/fixtures/slowhsm/build.sh")], { encoding: "utf8" }).trim();
+  slowhsm = slowHsmLibrary();
   // Sets SOFTHSM2_CONF before any PKCS#11 module is loaded in this process.
   token = createTestToken("xks-native", "1234");
   lib = openLibrary(SOFTHSM_LIB, { threads: 4 });
@@ -95,19 +92,6 @@ function assertCkError(e: Error & { code?: unknown; method?: unknown }, method: 
   assert.equal(e.message, `${method} returned 0x${(e.code as number).toString(16).padStart(8, "0")}`);
 }
 
-function aesTemplate(label: string, extra: Attr[] = []): Attr[] {
-  return [
-    ulongAttr(CKA_CLASS, CKO_SECRET_KEY),
-    ulongAttr(CKA_KEY_TYPE, CKK_AES),
-    ulongAttr(CKA_VALUE_LEN, 32),
-    stringAttr(CKA_LABEL, label),
-    boolAttr(CKA_TOKEN, false),
-    boolAttr(CKA_ENCRYPT, true),
-    boolAttr(CKA_DECRYPT, true),
-    ...extra,
-  ];
-}
-
 const handleBuf = (n: number): Buffer => {
   const b = Buffer.alloc(8);
   b.writeBigUInt64LE(BigInt(n));
@@ -124,8 +108,8 @@ test("native.ts loads the addon lazily and names the build command when it is mi
     const copy = path.join(root, "src/hsm/pkcs11/native.ts");
     fs.mkdirSync(path.dirname(copy), { recursive: true });
     fs.mkdirSync(path.join(root, "src/platform"), { recursive: true });
-    fs.copyFileSync(path.join(repo, "src/hsm/pkcs11/native.ts"), copy);
-    fs.copyFileSync(path.join(repo, "src/platform/package-root.ts"), path.join(root, "src/platform/package-root.ts"));
+    fs.copyFileSync(path.join(ROOT, "src/hsm/pkcs11/native.ts"), copy);
+    fs.copyFileSync(path.join(ROOT, "src/platform/package-root.ts"), path.join(root, "src/platform/package-root.ts"));
     fs.writeFileSync(path.join(root, "package.json"), JSON.stringify({ name: "xksctl" }));
     const mod = (await import(pathToFileURL(copy).href)) as typeof import("../../src/hsm/pkcs11/native.js");
     assert.equal(mod.nativeAddonPath(), path.join(root, "native/build/Release/xkshsm.node"));
@@ -233,7 +217,7 @@ test("openSession, wrong PIN rejects 0xa0 from C_Login, right PIN logs in", asyn
 });
 
 test("generateKey AES-256, findObjects by label, getAttributes with a sensitive CKA_VALUE as null", async () => {
-  key = await lib.generateKey(session, CKM_AES_KEY_GEN, aesTemplate("native-k1", [boolAttr(CKA_SENSITIVE, true), boolAttr(CKA_EXTRACTABLE, false)]));
+  key = await lib.generateKey(session, CKM_AES_KEY_GEN, aesKeyTemplate("native-k1", false));
   assert.ok(Number.isSafeInteger(key) && key > 0);
   assert.deepEqual(await lib.findObjects(session, [stringAttr(CKA_LABEL, "native-k1")], 10), [key]);
   assert.deepEqual(await lib.findObjects(session, [stringAttr(CKA_LABEL, "no-such-key")], 10), []);
@@ -249,7 +233,7 @@ test("generateKey AES-256, findObjects by label, getAttributes with a sensitive 
 
 test("findObjects stops at max and always ends the search", async () => {
   const made = [];
-  for (let i = 0; i < 3; i++) made.push(await lib.generateKey(session, CKM_AES_KEY_GEN, aesTemplate("native-dup")));
+  for (let i = 0; i < 3; i++) made.push(await lib.generateKey(session, CKM_AES_KEY_GEN, aesKeyTemplate("native-dup", false)));
   const two = await lib.findObjects(session, [stringAttr(CKA_LABEL, "native-dup")], 2);
   assert.equal(two.length, 2);
   // Without C_FindObjectsFinal the next C_FindObjectsInit would fail with CKR_OPERATION_ACTIVE.
@@ -342,7 +326,8 @@ test("cross-check with pkcs11js: each decrypts what the other encrypted", async 
 });
 
 test("cross-check with node:crypto through an extractable key read with getAttributes", async () => {
-  const k = await lib.generateKey(session, CKM_AES_KEY_GEN, aesTemplate("native-extractable", [boolAttr(CKA_SENSITIVE, false), boolAttr(CKA_EXTRACTABLE, true)]));
+  const extractable = aesKeyTemplate("native-extractable", false).map(([t, v]): Attr => (t === CKA_SENSITIVE ? boolAttr(t, false) : t === CKA_EXTRACTABLE ? boolAttr(t, true) : [t, v]));
+  const k = await lib.generateKey(session, CKM_AES_KEY_GEN, extractable);
   const [value] = await lib.getAttributes(session, k, [CKA_VALUE]);
   assert.equal(value?.length, 32);
   const pt = crypto.randomBytes(77);

@@ -11,6 +11,7 @@ import { keyPath, md, startTestProxy, type TestProxy } from "../helpers/proxy.js
 import { slowHsmLibrary } from "../helpers/serve-process.js";
 import { CREDS, PREFIX } from "../helpers/settings.js";
 import { agents, smithyPost } from "../helpers/sign.js";
+import { until } from "../helpers/wait.js";
 
 let proxy: TestProxy;
 let h2: Agent;
@@ -52,13 +53,10 @@ test("a device error answers 500, re-initialises the library, and service resume
 
 test("GetHealthStatus reports UNAVAILABLE while the HSM fails and ACTIVE once it is back, by itself", async () => {
   const state = async () => ((await health()).json.ekmFleetDetails as { healthStatus: string }[])[0]!.healthStatus;
-  const until = async (want: string) => {
-    for (let i = 0; i < 300 && (await state()) !== want; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(await state(), want);
-  };
-  await until("ACTIVE");
+  const reported = (want: string) => until(async () => (await state()) === want, `GetHealthStatus ${want}`);
+  await reported("ACTIVE");
   process.env.SLOWHSM_FAIL = "C_Encrypt,C_Decrypt";
-  await until("UNAVAILABLE");
+  await reported("UNAVAILABLE");
   delete process.env.SLOWHSM_FAIL;
-  await until("ACTIVE");
+  await reported("ACTIVE");
 });

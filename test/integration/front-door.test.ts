@@ -5,30 +5,21 @@
  * Every test asserts an outcome (a status, a closed connection, a count), never a duration.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import http2 from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
 import { after, before, describe, test } from "node:test";
 import type { Agent } from "undici";
-import { createStandardToken, keyPath, md, startTestProxy, type TestProxy } from "../helpers/proxy.js";
+import { keyPath, md, startTestProxy, type TestProxy } from "../helpers/proxy.js";
+import { servedToken } from "../helpers/serve-process.js";
 import { CREDS, PREFIX } from "../helpers/settings.js";
-import { agents, send, smithyPost, type WireResponse } from "../helpers/sign.js";
-import type { TestToken } from "../helpers/softhsm.js";
-import { createTestPki, type TestPki } from "../helpers/tls.js";
+import { agents, send, smithyPost, smithySign, type WireResponse } from "../helpers/sign.js";
 
 const main = { accessKeyId: CREDS.main.id, secret: CREDS.main.secret };
 const encBody = (extra: Record<string, unknown> = {}) => ({ requestMetadata: md(), plaintext: "AAAA", encryptionAlgorithm: "AES_GCM", ...extra });
 const ENCRYPT = keyPath(PREFIX, "foo", "encrypt");
 
-let token: TestToken;
-let pki: TestPki;
-let ca: Buffer;
-before(() => {
-  token = createStandardToken();
-  pki = createTestPki();
-  ca = readFileSync(pki.caCert);
-});
+const served = servedToken();
 
 function assertXks(r: WireResponse, status: number, errorName: string): void {
   assert.equal(r.status, status, r.text);
@@ -42,7 +33,7 @@ const closed = (s: net.Socket) => new Promise<void>((r) => (s.destroyed ? r() : 
 function h1(port: number): Promise<{ socket: tls.TLSSocket; received: () => string }> {
   return new Promise((resolve, reject) => {
     let text = "";
-    const socket = tls.connect({ host: "127.0.0.1", port, servername: "localhost", ca, ALPNProtocols: ["http/1.1"] }, () => resolve({ socket, received: () => text }));
+    const socket = tls.connect({ host: "127.0.0.1", port, servername: "localhost", ca: served.ca, ALPNProtocols: ["http/1.1"] }, () => resolve({ socket, received: () => text }));
     socket.setEncoding("latin1");
     socket.on("data", (d: string) => (text += d));
     socket.on("error", reject);
@@ -53,8 +44,8 @@ describe("requests KMS never sends are 4xx, never 500", () => {
   let proxy: TestProxy;
   let h2: Agent;
   before(async () => {
-    proxy = await startTestProxy({ token, pki });
-    ({ h2 } = agents(ca));
+    proxy = await startTestProxy({ token: served.token, pki: served.pki });
+    ({ h2 } = agents(served.ca));
   });
   after(async () => {
     await h2.close();
@@ -63,23 +54,16 @@ describe("requests KMS never sends are 4xx, never 500", () => {
 
   test("a query string with a malformed escape (?a=%zz) is 400 ValidationException, refused before SigV4, with no stack in the log", async () => {
     // Signed for the path; before the fix, decodeURIComponent threw while canonicalising the query: 500.
-    const signedHeaders = await signedFor(proxy, ENCRYPT, encBody());
-    const r = await send(`${proxy.url}${ENCRYPT}?a=%zz`, "POST", signedHeaders.headers, signedHeaders.body, h2);
+    const body = JSON.stringify(encBody());
+    const r = await send(`${proxy.url}${ENCRYPT}?a=%zz`, "POST", await smithySign(`${proxy.url}${ENCRYPT}`, body, main), body, h2);
     assertXks(r, 400, "ValidationException");
     assert.equal(r.json.errorMessage, "the XKS API takes no query string");
     assert.doesNotMatch(proxy.rawLog(), /\bat .*\(.*:\d+:\d+\)|decodeURIComponent/, "no stack trace in the log");
   });
 
   test("a correctly signed request with a well-formed query string is refused too (400, not 200)", async () => {
-    const { SignatureV4 } = await import("@smithy/signature-v4");
-    const { HttpRequest } = await import("@smithy/protocol-http");
-    const { Sha256 } = await import("@aws-crypto/sha256-js");
     const body = JSON.stringify(encBody());
-    const s = await new SignatureV4({ service: "kms-xks-proxy", region: "us-east-1", credentials: { accessKeyId: main.accessKeyId, secretAccessKey: main.secret }, sha256: Sha256 }).sign(
-      new HttpRequest({ method: "POST", hostname: "localhost", port: proxy.port, path: ENCRYPT, query: { a: "b" }, headers: { host: `localhost:${proxy.port}`, "content-type": "application/json" }, body }),
-    );
-    const headers = { ...(s.headers as Record<string, string>) };
-    delete headers.host;
+    const headers = await smithySign(`${proxy.url}${ENCRYPT}`, body, { ...main, query: { a: "b" } });
     assertXks(await send(`${proxy.url}${ENCRYPT}?a=b`, "POST", headers, body, h2), 400, "ValidationException");
   });
 
@@ -108,26 +92,12 @@ describe("requests KMS never sends are 4xx, never 500", () => {
   });
 });
 
-/** Headers of a request signed by @smithy/signature-v4 for `path` (no query). */
-async function signedFor(proxy: TestProxy, path: string, body: object): Promise<{ headers: Record<string, string>; body: string }> {
-  const { SignatureV4 } = await import("@smithy/signature-v4");
-  const { HttpRequest } = await import("@smithy/protocol-http");
-  const { Sha256 } = await import("@aws-crypto/sha256-js");
-  const text = JSON.stringify(body);
-  const s = await new SignatureV4({ service: "kms-xks-proxy", region: "us-east-1", credentials: { accessKeyId: main.accessKeyId, secretAccessKey: main.secret }, sha256: Sha256 }).sign(
-    new HttpRequest({ method: "POST", hostname: "localhost", port: proxy.port, path, headers: { host: `localhost:${proxy.port}`, "content-type": "application/json" }, body: text }),
-  );
-  const headers = { ...(s.headers as Record<string, string>) };
-  delete headers.host;
-  return { headers, body: text };
-}
-
 describe("timeouts and limits before authentication", () => {
   let proxy: TestProxy;
   before(async () => {
     proxy = await startTestProxy({
-      token,
-      pki,
+      token: served.token,
+      pki: served.pki,
       patch: { server: { tls_handshake_timeout_milli: 300, headers_timeout_milli: 300, body_timeout_milli: 300, idle_timeout_milli: 1000, max_connections: 4 } },
     });
   });
@@ -140,7 +110,7 @@ describe("timeouts and limits before authentication", () => {
   });
 
   test("an HTTP/2 connection that never opens a stream is closed (GOAWAY)", async () => {
-    const session = http2.connect(proxy.url, { ca });
+    const session = http2.connect(proxy.url, { ca: served.ca });
     session.on("error", () => undefined);
     const goaway = new Promise<void>((r) => session.once("goaway", () => r()));
     await Promise.race([goaway, new Promise<void>((r) => session.once("close", () => r()))]);
@@ -163,7 +133,7 @@ describe("timeouts and limits before authentication", () => {
   });
 
   test("a body that stops arriving over HTTP/2: 400 and the stream is ended", async () => {
-    const session = http2.connect(proxy.url, { ca });
+    const session = http2.connect(proxy.url, { ca: served.ca });
     const req = session.request({ ":method": "POST", ":path": ENCRYPT, "content-type": "application/json" });
     req.write("{");
     const [headers] = await Promise.all([new Promise<http2.IncomingHttpHeaders>((r) => req.once("response", r)), new Promise((r) => req.on("data", r))]);
@@ -189,7 +159,7 @@ describe("timeouts and limits before authentication", () => {
   });
 
   test("HTTP/2 allows 100 concurrent streams per connection, not 256", async () => {
-    const session = http2.connect(proxy.url, { ca });
+    const session = http2.connect(proxy.url, { ca: served.ca });
     await new Promise<void>((r) => session.once("remoteSettings", () => r()));
     assert.equal(session.remoteSettings.maxConcurrentStreams, 100);
     session.destroy();
@@ -198,11 +168,11 @@ describe("timeouts and limits before authentication", () => {
 
 describe("a body over the cap ends its stream at once", () => {
   let proxy: TestProxy;
-  before(async () => (proxy = await startTestProxy({ token, pki })));
+  before(async () => (proxy = await startTestProxy({ token: served.token, pki: served.pki })));
   after(() => proxy.close());
 
   test("HTTP/2, no content-length, 70 KiB sent and the stream left open: 501, and the proxy closes the stream", async () => {
-    const session = http2.connect(proxy.url, { ca });
+    const session = http2.connect(proxy.url, { ca: served.ca });
     const req = session.request({ ":method": "POST", ":path": ENCRYPT, "content-type": "application/json" });
     let text = "";
     req.setEncoding("utf8");
@@ -228,7 +198,7 @@ describe("a body over the cap ends its stream at once", () => {
 
 describe("an aborted HTTP/1.1 upload", () => {
   test("is no longer in flight: SIGTERM's drain does not wait out the grace period", { timeout: 20_000 }, async () => {
-    const proxy = await startTestProxy({ token, pki });
+    const proxy = await startTestProxy({ token: served.token, pki: served.pki });
     const { socket } = await h1(proxy.port);
     socket.write(`POST ${ENCRYPT} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"requestMetadata":`);
     for (let i = 0; i < 100 && proxy.server.stats().inFlight === 0; i++) await new Promise((r) => setTimeout(r, 10));
@@ -244,11 +214,11 @@ describe("an aborted HTTP/1.1 upload", () => {
 
 describe("admission control: 429 before the body is read or the signature checked", () => {
   let proxy: TestProxy;
-  before(async () => (proxy = await startTestProxy({ token, pki, patch: { server: { max_in_flight_requests: 1 } } })));
+  before(async () => (proxy = await startTestProxy({ token: served.token, pki: served.pki, patch: { server: { max_in_flight_requests: 1 } } })));
   after(() => proxy.close());
 
   test("with max_in_flight_requests taken, an unsigned request whose body never comes gets 429 at once", async () => {
-    const session = http2.connect(proxy.url, { ca });
+    const session = http2.connect(proxy.url, { ca: served.ca });
     // The first request is admitted and waits for its body.
     const first = session.request({ ":method": "POST", ":path": ENCRYPT, "content-type": "application/json" });
     first.write("{");
@@ -270,7 +240,7 @@ describe("admission control: 429 before the body is read or the signature checke
   });
 
   test("/ping is never refused", async () => {
-    const { h2 } = agents(ca);
+    const { h2 } = agents(served.ca);
     const r = await send(`${proxy.url}/ping`, "GET", {}, undefined, h2);
     await h2.close();
     assert.equal(r.status, 200);

@@ -14,13 +14,10 @@ import { readFileSync } from "node:fs";
 import http2 from "node:http2";
 import tls from "node:tls";
 import { after, before, test } from "node:test";
-import { Sha256 } from "@aws-crypto/sha256-js";
-import { HttpRequest } from "@smithy/protocol-http";
-import { SignatureV4 } from "@smithy/signature-v4";
 import type { Agent } from "undici";
 import { keyPath, md, startTestProxy, type TestProxy } from "../helpers/proxy.js";
 import { CREDS, PREFIX } from "../helpers/settings.js";
-import { agents, send, smithyPost } from "../helpers/sign.js";
+import { agents, send, smithyPost, smithySign } from "../helpers/sign.js";
 
 const SEED = Number(process.env.XKSCTL_FUZZ_SEED ?? 0x5eed8);
 const CASES = Number(process.env.XKSCTL_FUZZ_CASES ?? 320);
@@ -213,7 +210,7 @@ after(async () => {
 });
 
 /** Signs with @smithy/signature-v4 (query included, as sent) and returns the headers to send. */
-async function signed(c: Case): Promise<Record<string, string>> {
+function signed(c: Case): Promise<Record<string, string>> {
   const q = c.path.indexOf("?");
   const query: Record<string, string> = {};
   if (q >= 0) {
@@ -222,13 +219,8 @@ async function signed(c: Case): Promise<Record<string, string>> {
       query[k!] = v;
     }
   }
-  const signer = new SignatureV4({ service: "kms-xks-proxy", region: "us-east-1", credentials: { accessKeyId: CREDS.main.id, secretAccessKey: CREDS.main.secret }, sha256: Sha256 });
-  const s = await signer.sign(
-    new HttpRequest({ method: c.method, protocol: "https:", hostname: "localhost", port: proxy.port, path: q < 0 ? c.path : c.path.slice(0, q), query, headers: { host: `localhost:${proxy.port}`, ...c.headers }, body: c.body }),
-  );
-  const out = { ...(s.headers as Record<string, string>) };
-  delete out.host;
-  return out;
+  const url = `${proxy.url}${q < 0 ? c.path : c.path.slice(0, q)}`;
+  return smithySign(url, c.body, { accessKeyId: CREDS.main.id, secret: CREDS.main.secret, method: c.method, query, headers: c.headers, contentHeaders: false });
 }
 
 /** The outcome of one case: a status, or what went wrong on the wire. */

@@ -5,11 +5,11 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import net from "node:net";
 import tls from "node:tls";
 import { after, before, describe, test } from "node:test";
 import { Agent } from "undici";
 import { createStandardToken, keyPath, md, startTestProxy, type TestProxy } from "../helpers/proxy.js";
+import { freePort } from "../helpers/serve-process.js";
 import { CREDS, PREFIX } from "../helpers/settings.js";
 import { curlPost, send, smithyPost } from "../helpers/sign.js";
 import type { TestToken } from "../helpers/softhsm.js";
@@ -24,15 +24,6 @@ before(() => {
   token = createStandardToken();
   pki = createTestPki();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function handshake(port: number, opts: tls.ConnectionOptions): Promise<{ protocol: string | null; cipher: string; alpn: string | false | null }> {
   return new Promise((resolve, reject) => {

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { HEALTH_TTL_MS, HealthMonitor, type HealthState } from "../../../src/proxy/health.js";
 import type { Hsm } from "../../../src/hsm/types.js";
+import { until } from "../../helpers/wait.js";
 
 function fakeHsm(result: () => Promise<void>): Hsm {
   return {
@@ -14,10 +15,6 @@ function fakeHsm(result: () => Promise<void>): Hsm {
   } as unknown as Hsm;
 }
 
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(cond(), what);
-}
 
 test("the first poll waits for a check; a result older than the TTL is refreshed in the background", async () => {
   let now = 1_000_000;
@@ -33,7 +30,7 @@ test("the first poll waits for a check; a result older than the TTL is refreshed
   assert.ok(HEALTH_TTL_MS <= 60_000);
   now += 1;
   await h.status();
-  await until(() => calls === 2, "a second check ran");
+  await until(() => calls === 2, "a second check ran", 5_000);
   h.stop();
 });
 
@@ -78,9 +75,9 @@ test("a failing HSM is UNAVAILABLE, and ACTIVE again by itself once it recovers;
     { retryMs: 5, refreshMs: 5 },
   );
   assert.equal((await h.status()).ekmFleetDetails[0]!.healthStatus, "UNAVAILABLE");
-  await until(() => h.checks >= 3, "retried in the background");
+  await until(() => h.checks >= 3, "retried in the background", 5_000);
   failing = false;
-  await until(() => h.state() === "ACTIVE", "back to ACTIVE without a poll");
+  await until(() => h.state() === "ACTIVE", "back to ACTIVE without a poll", 5_000);
   assert.equal((await h.status()).ekmFleetDetails[0]!.healthStatus, "ACTIVE");
   h.stop();
   assert.deepEqual(changes, ["UNAVAILABLE", "ACTIVE"]);

@@ -12,6 +12,7 @@ import { test } from "node:test";
 import type { Settings } from "../../../src/config/types.js";
 import { RotatingFile } from "../../../src/proxy/log-file.js";
 import { createLogger, redact } from "../../../src/proxy/log.js";
+import { until } from "../../helpers/wait.js";
 
 const tracing = (over: Partial<Settings["tracing"]> = {}): Settings["tracing"] => ({
   is_stdout_writer_enabled: true,
@@ -23,10 +24,6 @@ const tracing = (over: Partial<Settings["tracing"]> = {}): Settings["tracing"] =
 });
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-log-"));
-const until = async (cond: () => boolean, what: string) => {
-  for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(cond(), what);
-};
 
 test("one JSON object per line: level and msg first, the fields, then time; secrets redacted", () => {
   let out = "";
@@ -67,13 +64,13 @@ test("a log file that cannot be opened (EISDIR) is reported once, retried, and u
     retryMs: 50,
   });
   for (let i = 0; i < 20; i++) logger.log("INFO", "before", { i });
-  await until(() => reports.length > 0, "the failure is reported");
+  await until(() => reports.length > 0, "the failure is reported", 3_000);
   await new Promise((r) => setTimeout(r, 200)); // several retries
   assert.equal(reports.length, 1, reports.join("\n"));
   assert.match(reports[0]!, /cannot write the log file .*xks\.log \(EISDIR\); still serving/);
   fs.rmdirSync(path.join(dir, "xks.log"));
   logger.log("INFO", "after");
-  await until(() => fs.existsSync(path.join(dir, "xks.log")) && fs.readFileSync(path.join(dir, "xks.log"), "utf8").includes('"msg":"after"'), "lines reach the file once it can be written");
+  await until(() => fs.existsSync(path.join(dir, "xks.log")) && fs.readFileSync(path.join(dir, "xks.log"), "utf8").includes('"msg":"after"'), "lines reach the file once it can be written", 3_000);
   const text = fs.readFileSync(path.join(dir, "xks.log"), "utf8");
   assert.equal(text.match(/"msg":"before"/g)?.length, 20, "lines kept in memory meanwhile are written");
   assert.match(reports[1]!, /writable again/);
@@ -84,7 +81,7 @@ test("a full disk (ENOSPC on /dev/full) is reported once and never thrown", { sk
   const reports: string[] = [];
   const file = new RotatingFile({ directory: "/dev", prefix: "full", rotation: "NEVER", maxFiles: 0, maxAgeHours: 0, report: (t) => reports.push(t), retryMs: 30 });
   for (let i = 0; i < 50; i++) file.write(`{"i":${i}}\n`);
-  await until(() => reports.length > 0, "reported");
+  await until(() => reports.length > 0, "reported", 3_000);
   await new Promise((r) => setTimeout(r, 150));
   assert.equal(reports.length, 1, reports.join("\n"));
   assert.match(reports[0]!, /\(ENOSPC\)/);
@@ -95,11 +92,11 @@ test("a log directory removed under the proxy is made again and the file reopene
   const dir = path.join(tmp(), "logs");
   const file = new RotatingFile({ directory: dir, prefix: "p.log", rotation: "NEVER", maxFiles: 0, maxAgeHours: 0, report: () => undefined, retryMs: 30 });
   file.write("one\n");
-  await until(() => fs.existsSync(path.join(dir, "p.log")) && fs.readFileSync(path.join(dir, "p.log"), "utf8") === "one\n", "first line");
+  await until(() => fs.existsSync(path.join(dir, "p.log")) && fs.readFileSync(path.join(dir, "p.log"), "utf8") === "one\n", "first line", 3_000);
   fs.rmSync(dir, { recursive: true });
   await new Promise((r) => setTimeout(r, 60)); // past the identity check interval
   file.write("two\n");
-  await until(() => fs.existsSync(path.join(dir, "p.log")) && fs.readFileSync(path.join(dir, "p.log"), "utf8").includes("two"), "the file is back");
+  await until(() => fs.existsSync(path.join(dir, "p.log")) && fs.readFileSync(path.join(dir, "p.log"), "utf8").includes("two"), "the file is back", 3_000);
   await file.close();
 });
 
@@ -111,7 +108,7 @@ test("rotation names files as the reference does; retention keeps retention_max_
   const file = new RotatingFile({ directory: dir, prefix: "xks.log", rotation: "MINUTELY", maxFiles: 3, maxAgeHours: 0, now: () => now, report: () => undefined });
   for (let m = 0; m < 6; m++) {
     file.write(`minute ${m}\n`);
-    await until(() => fs.existsSync(path.join(dir, `xks.log.2026-01-02-03-${String(4 + m).padStart(2, "0")}`)), `file of minute ${m}`);
+    await until(() => fs.existsSync(path.join(dir, `xks.log.2026-01-02-03-${String(4 + m).padStart(2, "0")}`)), `file of minute ${m}`, 3_000);
     now += 60_000;
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -131,7 +128,7 @@ test("retention by age deletes this rotation's files older than retention_max_ag
   }
   const file = new RotatingFile({ directory: dir, prefix: "a.log", rotation: "DAILY", maxFiles: 0, maxAgeHours: 48, now: () => now, report: () => undefined });
   file.write("today\n");
-  await until(() => !fs.existsSync(path.join(dir, "a.log.2026-01-01")), "the 9-day-old file is deleted");
+  await until(() => !fs.existsSync(path.join(dir, "a.log.2026-01-01")), "the 9-day-old file is deleted", 3_000);
   assert.ok(fs.existsSync(path.join(dir, "a.log.2026-01-09")));
   assert.equal(fs.readFileSync(path.join(dir, "a.log.2026-01-10"), "utf8"), "xtoday\n");
   await file.close();
