@@ -6,41 +6,20 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { after, before, describe, test } from "node:test";
-import type { Agent } from "undici";
-import { createStandardToken, keyPath, md } from "../helpers/proxy.js";
-import { runBin, startServe, type ServeProcess } from "../helpers/serve-process.js";
-import { CREDS, PREFIX, testSettings, writeSettings } from "../helpers/settings.js";
-import { agents, smithyPost } from "../helpers/sign.js";
-import { SOFTHSM_LIB, type TestToken } from "../helpers/softhsm.js";
-import { createTestPki, type TestPki } from "../helpers/tls.js";
+import { describe, test } from "node:test";
+import { keyPath, md } from "../helpers/proxy.js";
+import { runBin, servedToken, startServe, type ServeProcess } from "../helpers/serve-process.js";
+import { CREDS, PREFIX } from "../helpers/settings.js";
+import { smithyPost } from "../helpers/sign.js";
+import { until } from "../helpers/wait.js";
 
-let token: TestToken;
-let pki: TestPki;
-let h2: Agent;
-let dir: string;
-
-before(() => {
-  token = createStandardToken();
-  pki = createTestPki();
-  ({ h2 } = agents(fs.readFileSync(pki.caCert)));
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-rotation-"));
-});
-after(async () => {
-  await h2.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const served = servedToken();
 
 type Cred = { accessKeyId: string; secret: string };
 const OLD: Cred = { accessKeyId: CREDS.main.id, secret: CREDS.main.secret };
 
-/** Until `cond` holds (checked every 10 ms, at most `max` checks). */
-async function until(cond: () => boolean, what: string, max = 3000): Promise<void> {
-  for (let i = 0; i < max && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(cond(), `timed out waiting for ${what}`);
-}
+/** How long each phase may take to happen. */
+const PHASE_MS = 30_000;
 
 /** A loop sending signed Encrypt requests one after another until stopped; counts statuses. */
 function traffic(url: string, cred: Cred) {
@@ -52,7 +31,7 @@ function traffic(url: string, cred: Cred) {
       let status: number | string;
       try {
         const body = { requestMetadata: md(), plaintext: Buffer.from("rotate me").toString("base64"), encryptionAlgorithm: "AES_GCM" };
-        status = (await smithyPost(`${url}${keyPath(PREFIX, "foo", "encrypt")}`, body, h2, cred)).status;
+        status = (await smithyPost(`${url}${keyPath(PREFIX, "foo", "encrypt")}`, body, served.h2, cred)).status;
       } catch (err) {
         status = (err as Error).message;
       }
@@ -72,20 +51,20 @@ function traffic(url: string, cred: Cred) {
 
 async function statusWith(url: string, cred: Cred): Promise<number> {
   const body = { requestMetadata: md(), plaintext: Buffer.from("x").toString("base64"), encryptionAlgorithm: "AES_GCM" };
-  return (await smithyPost(`${url}${keyPath(PREFIX, "foo", "encrypt")}`, body, h2, cred)).status;
+  return (await smithyPost(`${url}${keyPath(PREFIX, "foo", "encrypt")}`, body, served.h2, cred)).status;
 }
 
 describe("creds rotate / retire under traffic", () => {
   test("zero failed requests from rotation to retirement; then the old credential is refused", async () => {
     const store = { uri_path_prefix: PREFIX, sigv4_access_key_id: OLD.accessKeyId, sigv4_secret_access_key: OLD.secret, xks_key_id_set: ["foo"] };
-    const file = writeSettings(dir, testSettings({ module: SOFTHSM_LIB, tokenLabel: token.label, pin: token.pin, cert: pki.serverCert, key: pki.serverKey }, { external_key_stores: [store] }));
-    const s: ServeProcess = await startServe(file, token.env);
+    const file = served.config({ external_key_stores: [store] });
+    const s: ServeProcess = await startServe(file, served.token.env);
     const reloads = () => s.stdout().split("settings reloaded (").length - 1;
     try {
       const old = [traffic(s.url, OLD), traffic(s.url, OLD)];
-      await until(() => old.every((t) => t.ok() >= 10), "traffic on the old credential");
+      await until(() => old.every((t) => t.ok() >= 10), "traffic on the old credential", PHASE_MS);
 
-      const rot = await runBin(["creds", "rotate", "--config", file, "--json"], token.env);
+      const rot = await runBin(["creds", "rotate", "--config", file, "--json"], served.token.env);
       assert.equal(rot.code, 0, rot.stderr);
       const r = JSON.parse(rot.stdout) as { accessKeyId: string; secretAccessKey: string; currentAccessKeyId: string };
       assert.equal(r.currentAccessKeyId, OLD.accessKeyId);
@@ -93,21 +72,21 @@ describe("creds rotate / retire under traffic", () => {
       assert.equal(await statusWith(s.url, NEW), 401, "not accepted before the reload");
 
       s.proc.kill("SIGHUP");
-      await until(() => reloads() === 1, "the first reload");
+      await until(() => reloads() === 1, "the first reload", PHASE_MS);
       const fresh = traffic(s.url, NEW);
       const oldAtReload = old.map((t) => t.ok());
-      await until(() => fresh.ok() >= 20 && old.every((t, i) => t.ok() >= oldAtReload[i]! + 20), "both credentials in use");
+      await until(() => fresh.ok() >= 20 && old.every((t, i) => t.ok() >= oldAtReload[i]! + 20), "both credentials in use", PHASE_MS);
       await Promise.all(old.map((t) => t.stop()));
       assert.deepEqual(old.flatMap((t) => t.failures()), [], "no request on the old credential failed");
 
-      const ret = await runBin(["creds", "retire", "--access-key-id", OLD.accessKeyId, "--config", file, "--json"], token.env);
+      const ret = await runBin(["creds", "retire", "--access-key-id", OLD.accessKeyId, "--config", file, "--json"], served.token.env);
       assert.equal(ret.code, 0, ret.stderr);
       assert.deepEqual(JSON.parse(ret.stdout).remaining, [NEW.accessKeyId]);
       assert.equal(await statusWith(s.url, OLD), 200, "still accepted until the reload");
       s.proc.kill("SIGHUP");
-      await until(() => reloads() === 2, "the second reload");
+      await until(() => reloads() === 2, "the second reload", PHASE_MS);
       const afterRetire = fresh.ok();
-      await until(() => fresh.ok() >= afterRetire + 20, "traffic on the new credential after retirement");
+      await until(() => fresh.ok() >= afterRetire + 20, "traffic on the new credential after retirement", PHASE_MS);
       await fresh.stop();
       assert.deepEqual(fresh.failures(), [], "no request on the new credential failed");
       assert.equal(await statusWith(s.url, OLD), 401);

@@ -6,13 +6,11 @@
  * proxy; usage errors exit 2; the nShield stand-ins' failure modes; no colours without a terminal.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { BIN, runBin } from "../helpers/serve-process.js";
+import { freePort, runBin, startServe, type ServeProcess } from "../helpers/serve-process.js";
 import { STANDIN_BIN } from "../helpers/operator.js";
 import { DOCTOR_CHECKS } from "../../src/workflows/doctor/index.js";
 
@@ -20,39 +18,12 @@ const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: os.tmpdir() };
 let dir: string;
 let settings: string;
 let port: number;
-let serve: ChildProcess | undefined;
+let serve: ServeProcess | undefined;
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
-
-/** `xksctl serve --config settings` (its own port from the settings), resolved once it listens. */
-function startServe(): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, "serve", "--config", settings], { env, cwd: os.tmpdir(), stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 20_000);
-    child.stdout!.on("data", (d) => {
-      out += d;
-      if (out.includes('"msg":"xksctl proxy listening"')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.stderr!.on("data", (d) => (out += d));
-    child.once("exit", (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
-  });
-}
-
+/** Stops the proxy if it runs. */
 async function stopServe(): Promise<void> {
-  if (!serve || serve.exitCode !== null) return;
-  const exited = new Promise((r) => serve!.once("exit", r));
-  serve.kill("SIGTERM");
-  await exited;
+  if (!serve) return;
+  await serve.stop();
   serve = undefined;
 }
 
@@ -68,7 +39,8 @@ before(async () => {
   const init = await runBin(["init", "--backend", "softhsm", "--dir", dir, "--port", String(port), "--ping-port", String(pingPort), "--yes"], env, 120_000);
   assert.equal(init.code, 0, `init: ${init.stdout}\n${init.stderr}`);
   settings = path.join(dir, "settings.toml");
-  serve = await startServe();
+  // Its own port from the settings, from another working directory.
+  serve = await startServe(["serve", "--config", settings], env, { cwd: os.tmpdir() });
 });
 
 after(async () => {

@@ -16,8 +16,9 @@ import { checkSettingsFile, defaultValidateDeps } from "../../src/config/load.js
 import { createExec } from "../../src/platform/exec.js";
 import { endpointNameProblem } from "../../src/platform/x509.js";
 import { createTestCa, type TestCa } from "../helpers/ca.js";
-import { bareNshieldMachine, modeOf, runBinIn, runInPty, toolRuns, type InitMachine } from "../helpers/init-machine.js";
+import { bareNshieldMachine, modeOf, runInPty, toolRuns, type InitMachine } from "../helpers/init-machine.js";
 import { fastTimeoutExec, pipedExec, runStandin, runXksctl } from "../helpers/operator.js";
+import { runBin } from "../helpers/serve-process.js";
 
 const machines: InitMachine[] = [];
 let ca: TestCa;
@@ -51,7 +52,7 @@ describe("module protection", () => {
     fs.writeFileSync(rcFile, "# local tuning\nCKNFAST_NO_ACCELERATOR_SLOTS=1\nCKNFAST_DEBUG=0\n");
     const dir = path.join(m.scratch, "etc");
     const settingsFile = path.join(dir, "settings.toml");
-    const r = await runBinIn(["init", "--dir", dir, "--key-id", "xks-key-1", ...MODULE], m.env, m.scratch);
+    const r = await runBin(["init", "--dir", dir, "--key-id", "xks-key-1", ...MODULE], m.env, 60_000, m.scratch);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /Summary: nothing has been changed yet\.[\s\S]*✔ XKS proxy set up in /);
     assert.ok(toolRuns(m).includes("generatekey --batch pkcs11 protect=module type=AES size=256 plainname=xks-key-1 recovery=yes nvram=no"), toolRuns(m).join("\n"));
@@ -98,12 +99,12 @@ describe("module protection", () => {
     assert.match(r.stdout, /xksctl aws --config \S+settings\.toml --endpoint https:\/\/xks\.example\.com --key-admin-arn /);
     assert.match(r.stdout, /xksctl tls install CHAIN\.pem --config /);
     // The written settings work.
-    const kt = await runBinIn(["keys", "test", "xks-key-1", "--config", settingsFile], m.env, m.scratch);
+    const kt = await runBin(["keys", "test", "xks-key-1", "--config", settingsFile], m.env, 60_000, m.scratch);
     assert.equal(kt.code, 0, kt.stderr);
 
     // Re-run with --yes: the setup works (its CSR is pending), so it is kept, byte for byte.
     const before = fs.readFileSync(settingsFile);
-    const keep = await runBinIn(["init", "--dir", dir, "--yes"], m.env, m.scratch);
+    const keep = await runBin(["init", "--dir", dir, "--yes"], m.env, 60_000, m.scratch);
     assert.equal(keep.code, 0, keep.stderr + keep.stdout);
     assert.match(keep.stdout, /✔ Kept the setup in /);
     assert.match(keep.stdout, /the CA's certificate chain is not installed yet/);
@@ -111,7 +112,7 @@ describe("module protection", () => {
     assert.equal(fs.existsSync(`${settingsFile}.bak`), false);
 
     // Add a key to the store (the keys create verb).
-    const add = await runBinIn(["init", "--dir", dir, "--existing", "add", "--key-id", "xks-key-2", "--yes"], m.env, m.scratch);
+    const add = await runBin(["init", "--dir", dir, "--existing", "add", "--key-id", "xks-key-2", "--yes"], m.env, 60_000, m.scratch);
     assert.equal(add.code, 0, add.stderr + add.stdout);
     assert.deepEqual(settingsOf(settingsFile).external_key_stores[0]!.xks_key_id_set, ["xks-key-1", "xks-key-2"]);
     assert.equal(settingsOf(settingsFile).external_key_stores[0]!.sigv4_access_key_id, store.sigv4_access_key_id, "credential untouched");
@@ -119,7 +120,7 @@ describe("module protection", () => {
     // Break it: a key id the HSM does not have. --yes refuses and names --force; nothing changes.
     const broken = fs.readFileSync(settingsFile, "utf8").replace('"xks-key-2"', '"no-such-key"');
     fs.writeFileSync(settingsFile, broken, { mode: 0o600 });
-    const refuse = await runBinIn(["init", "--dir", dir, "--yes"], m.env, m.scratch);
+    const refuse = await runBin(["init", "--dir", dir, "--yes"], m.env, 60_000, m.scratch);
     assert.equal(refuse.code, 1, refuse.stdout + refuse.stderr);
     assert.match(refuse.stderr, /✖ \S+settings\.toml holds a setup that does not work; nothing was changed\.\n {2}key no-such-key: No AES key labelled "no-such-key" on the token\./);
     assert.match(refuse.stderr, /→ .*pass --force to replace it/);
@@ -127,7 +128,7 @@ describe("module protection", () => {
 
     // --force: the questions again from the current values; key and credential kept; backups 0600.
     const generated = toolRuns(m).filter((x) => x.startsWith("generatekey")).length;
-    const force = await runBinIn(["init", "--dir", dir, "--force", "--yes"], m.env, m.scratch);
+    const force = await runBin(["init", "--dir", dir, "--force", "--yes"], m.env, 60_000, m.scratch);
     assert.equal(force.code, 0, force.stderr + force.stdout);
     assert.equal(toolRuns(m).filter((x) => x.startsWith("generatekey")).length, generated, "no new key");
     const after = settingsOf(settingsFile);
@@ -149,7 +150,7 @@ describe("module protection", () => {
     const dir = path.join(m.scratch, "etc");
     const answers = path.join(m.scratch, "answers.json");
     fs.writeFileSync(answers, JSON.stringify({ dir, protection: "module", "key-id": "old-key", "use-existing-key": true, endpoint: "xks.example.com", "tls-cert": certFile, "tls-key": keyFile, port: 8443, prefix: "/bank/xks", region: "eu-central-1", yes: true }));
-    const r = await runBinIn(["init", "--answers", answers], m.env, m.scratch);
+    const r = await runBin(["init", "--answers", answers], m.env, 60_000, m.scratch);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.deepEqual(toolRuns(m).filter((x) => x.startsWith("generatekey")), []);
     const doc = settingsOf(path.join(dir, "settings.toml"));
@@ -161,7 +162,7 @@ describe("module protection", () => {
     assert.deepEqual(doc.external_key_stores[0]!.xks_key_id_set, ["old-key"]);
     assert.equal(fs.existsSync(path.join(dir, "tls")), false, "no TLS files of its own");
     // A flag on the command line wins over the file.
-    const r2 = await runBinIn(["init", "--answers", answers, "--dir", path.join(m.scratch, "etc2"), "--port", "9443"], m.env, m.scratch);
+    const r2 = await runBin(["init", "--answers", answers, "--dir", path.join(m.scratch, "etc2"), "--port", "9443"], m.env, 60_000, m.scratch);
     assert.equal(r2.code, 0, r2.stderr);
     assert.equal(settingsOf(path.join(m.scratch, "etc2/settings.toml")).server.port, 9443);
   });
@@ -170,7 +171,7 @@ describe("module protection", () => {
     const m = machine();
     runStandin(m.world, "generatekey", ["--batch", "pkcs11", "protect=module", "type=AES", "size=128", "plainname=short-key"]);
     const dir = path.join(m.scratch, "etc");
-    const r = await runBinIn(["init", "--dir", dir, "--key-id", "short-key", "--use-existing-key", ...MODULE], m.env, m.scratch);
+    const r = await runBin(["init", "--dir", dir, "--key-id", "short-key", "--use-existing-key", ...MODULE], m.env, 60_000, m.scratch);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /✖ The key "short-key" cannot serve KMS: the key is AES_128; XKS needs AES_256\.\n→ Pick an AES-256 key/);
     assert.equal(fs.existsSync(dir), false);
@@ -185,7 +186,7 @@ describe("module protection", () => {
     const keyFile = path.join(m.scratch, "k.pem");
     fs.writeFileSync(keyFile, ca.newLeaf(["xks.example.com"]).keyPem, { mode: 0o600 });
     const dir = path.join(m.scratch, "etc");
-    const r = await runBinIn(["init", "--dir", dir, "--key-id", "k1", "--tls-cert", certFile, "--tls-key", keyFile, ...MODULE], m.env, m.scratch);
+    const r = await runBin(["init", "--dir", dir, "--key-id", "k1", "--tls-cert", certFile, "--tls-key", keyFile, ...MODULE], m.env, 60_000, m.scratch);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /✖ .*chain\.pem and .*k\.pem cannot serve xks\.example\.com: 2 problems; nothing was written\.\n {2}key-mismatch: .*\n {2}name-mismatch: The server certificate does not cover xks\.example\.com: its DNS names are other\.example\.com\./);
     assert.equal(fs.existsSync(dir), false);
@@ -200,7 +201,7 @@ describe("OCS protection", () => {
     const pinFile = path.join(m.scratch, "pin");
     fs.writeFileSync(pinFile, "ocs-pass-1\n", { mode: 0o600 });
     const dir = path.join(m.scratch, "etc");
-    const r = await runBinIn(["init", "--dir", dir, "--protection", "ocs", "--cardset", "xksocs", "--pin-file", pinFile, "--key-id", "ocs-key", "--endpoint", "xks.example.com", "--yes"], m.env, m.scratch);
+    const r = await runBin(["init", "--dir", dir, "--protection", "ocs", "--cardset", "xksocs", "--pin-file", pinFile, "--key-id", "ocs-key", "--endpoint", "xks.example.com", "--yes"], m.env, 60_000, m.scratch);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.ok(toolRuns(m).includes("generatekey --batch pkcs11 protect=token cardset=xksocs slot=0 type=AES size=256 plainname=ocs-key recovery=yes nvram=no"), toolRuns(m).join("\n"));
     const doc = settingsOf(path.join(dir, "settings.toml"));
@@ -210,7 +211,7 @@ describe("OCS protection", () => {
     assert.ok(!fs.readFileSync(path.join(dir, "settings.toml"), "utf8").includes("ocs-pass-1"), "the PIN is not in the TOML");
     assert.equal(fs.existsSync(path.join(dir, "ocs-pin")), false, "the given PIN file is used, not copied");
     assert.match(fs.readFileSync(path.join(m.world.home, "cknfastrc"), "utf8"), /^CKNFAST_NO_ACCELERATOR_SLOTS=1$/m);
-    const kt = await runBinIn(["keys", "test", "ocs-key", "--config", path.join(dir, "settings.toml")], m.env, m.scratch);
+    const kt = await runBin(["keys", "test", "ocs-key", "--config", path.join(dir, "settings.toml")], m.env, 60_000, m.scratch);
     assert.equal(kt.code, 0, kt.stderr);
   });
 

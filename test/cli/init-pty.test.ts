@@ -12,7 +12,8 @@ import path from "node:path";
 import { after, describe, test } from "node:test";
 import TOML from "@iarna/toml";
 import { checkSettingsFile, defaultValidateDeps } from "../../src/config/load.js";
-import { KEY, bareNshieldMachine, modeOf, runBinIn, runInPty, startServeIn, toolRuns, type InitMachine } from "../helpers/init-machine.js";
+import { KEY, bareNshieldMachine, modeOf, runInPty, toolRuns, type InitMachine } from "../helpers/init-machine.js";
+import { runBin, startServe } from "../helpers/serve-process.js";
 import { agents, smithyPost } from "../helpers/sign.js";
 
 const machines: InitMachine[] = [];
@@ -95,7 +96,7 @@ describe("nShield at a terminal", () => {
     const checked = checkSettingsFile(settingsFile, defaultValidateDeps({}));
     assert.deepEqual(checked.problems, []);
     // The setup works: the key answers a round trip through the written settings.
-    const kt = await runBinIn(["keys", "test", "xks-key-1", "--config", settingsFile], m.env, m.scratch);
+    const kt = await runBin(["keys", "test", "xks-key-1", "--config", settingsFile], m.env, 60_000, m.scratch);
     assert.equal(kt.code, 0, kt.stderr);
   });
 
@@ -163,7 +164,7 @@ describe("softhsm at a terminal", () => {
       const cred = doc.external_key_stores[0]!;
       assert.ok(r.transcript.includes(cred.sigv4_secret_access_key), "the secret is shown once");
       const serveEnv = { PATH: process.env.PATH, HOME: elsewhere };
-      const s = await startServeIn(["serve", "--config", settingsFile, "--port", "0"], serveEnv, elsewhere);
+      const s = await startServe(settingsFile, serveEnv, { cwd: elsewhere });
       try {
         const ca = fs.readFileSync(path.join(scratch, ".xksctl/tls/cert.pem"));
         const { h2 } = agents(ca);

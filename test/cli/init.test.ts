@@ -11,7 +11,7 @@ import path from "node:path";
 import { after, test } from "node:test";
 import TOML from "@iarna/toml";
 import { checkSettingsFile, defaultValidateDeps } from "../../src/config/load.js";
-import { runBinIn, startServeIn } from "../helpers/init-machine.js";
+import { runBin, startServe } from "../helpers/serve-process.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-init-"));
 const dir = path.join(root, "ks");
@@ -22,7 +22,7 @@ const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: root, NFAST_HOME:
 const accessKeyId = () => (TOML.parse(fs.readFileSync(path.join(dir, "settings.toml"), "utf8")) as { external_key_stores: { sigv4_access_key_id: string }[] }).external_key_stores[0]!.sigv4_access_key_id;
 
 test("init --yes creates token, key, TLS, credential and settings; serve (no SOFTHSM2_CONF) answers the printed curl", async () => {
-  const r = await runBinIn(["init", "--dir", dir, "--port", "18943", "--key-id", "demo-key", "--prefix", "/bank/xks", "--yes"], env, root);
+  const r = await runBin(["init", "--dir", dir, "--port", "18943", "--key-id", "demo-key", "--prefix", "/bank/xks", "--yes"], env, 60_000, root);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /✔ Key store ready in /);
   assert.match(r.stdout, /curl -sS --cacert .*tls\/cert\.pem/);
@@ -34,7 +34,7 @@ test("init --yes creates token, key, TLS, credential and settings; serve (no SOF
   assert.deepEqual(checked.warnings, [], "only keys the reference proxy knows, plus the token_label and softhsm2_conf extensions");
   const serveEnv = { ...process.env };
   delete serveEnv.SOFTHSM2_CONF;
-  const s = await startServeIn(["serve", "--config", path.join(dir, "settings.toml"), "--port", "0"], serveEnv, os.tmpdir());
+  const s = await startServe(path.join(dir, "settings.toml"), serveEnv, { cwd: os.tmpdir() });
   try {
     // The example names the configured port; point it at the test's port instead.
     const script = fs.readFileSync(path.join(dir, "curl-example.sh"), "utf8").replace("localhost:18943", `localhost:${s.port}`);
@@ -49,18 +49,18 @@ test("init --yes creates token, key, TLS, credential and settings; serve (no SOF
 test("init again: --yes keeps a working key store; without --yes or --force it asks (exit 2); --force starts over", async () => {
   const settings = path.join(dir, "settings.toml");
   const before = fs.readFileSync(settings);
-  const keep = await runBinIn(["init", "--dir", dir, "--yes"], env, root);
+  const keep = await runBin(["init", "--dir", dir, "--yes"], env, 60_000, root);
   assert.equal(keep.code, 0, keep.stderr);
   assert.match(keep.stdout, /✔ key demo-key: AES-GCM round trip in the HSM ok \(AES_256\)/);
   assert.match(keep.stdout, /✔ Kept the setup in /);
   assert.deepEqual(fs.readFileSync(settings), before);
 
-  const ask = await runBinIn(["init", "--dir", dir], env, root);
+  const ask = await runBin(["init", "--dir", dir], env, 60_000, root);
   assert.equal(ask.code, 2);
   assert.match(ask.stderr, /is already set up, and there is no terminal to ask what to do\.\n→ Pass --yes \(keep it when it works\), --force/);
 
   const oldId = accessKeyId();
-  const force = await runBinIn(["init", "--dir", dir, "--force", "--yes", "--port", "18944"], env, root);
+  const force = await runBin(["init", "--dir", dir, "--force", "--yes", "--port", "18944"], env, 60_000, root);
   assert.equal(force.code, 0, force.stderr);
   assert.notEqual(accessKeyId(), oldId, "a new token and a new credential");
   assert.deepEqual(fs.readFileSync(`${settings}.bak`), before);
@@ -70,7 +70,7 @@ test("init again: --yes keeps a working key store; without --yes or --force it a
 
 test("a bad key id is refused before anything is written", async () => {
   const other = path.join(root, "other");
-  const r = await runBinIn(["init", "--dir", other, "--key-id", "a/b", "--yes"], env, root);
+  const r = await runBin(["init", "--dir", other, "--key-id", "a/b", "--yes"], env, 60_000, root);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /Key id "a\/b" is not a valid XKS key id: it contains "\/"/);
   assert.equal(fs.existsSync(other), false);

@@ -12,7 +12,8 @@ import { after, before, test } from "node:test";
 import { renderSettings } from "../../src/config/render-settings.js";
 import { parseChain } from "../../src/platform/x509.js";
 import { createTestCa, type TestCa } from "../helpers/ca.js";
-import { modeOf, runBinIn } from "../helpers/init-machine.js";
+import { modeOf } from "../helpers/init-machine.js";
+import { runBin } from "../helpers/serve-process.js";
 
 let ca: TestCa;
 let dir: string;
@@ -45,15 +46,15 @@ const INT = "O=xksctl test, CN=xksctl test intermediate";
 const ROOT_CA = "O=xksctl test, CN=xksctl test root";
 
 test("tls csr: needs a name when nothing names one; refuses an IP; then a new key (0600) and a CSR for the endpoint", async () => {
-  const none = await runBinIn(["tls", "csr", "--config", settings], env, dir);
+  const none = await runBin(["tls", "csr", "--config", settings], env, 60_000, dir);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /✖ --endpoint is needed: no installed certificate or earlier CSR names the endpoint\./);
-  const ip = await runBinIn(["tls", "csr", "--config", settings, "--endpoint", "10.0.0.1"], env, dir);
+  const ip = await runBin(["tls", "csr", "--config", settings, "--endpoint", "10.0.0.1"], env, 60_000, dir);
   assert.equal(ip.code, 2);
   assert.match(ip.stderr, /--endpoint "10\.0\.0\.1" is not usable: it is an IP address/);
   assert.equal(fs.existsSync(tls("xks-proxy.key")), false);
 
-  const r = await runBinIn(["tls", "csr", "--config", settings, "--endpoint", "xks.example.com"], env, dir);
+  const r = await runBin(["tls", "csr", "--config", settings, "--endpoint", "xks.example.com"], env, 60_000, dir);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(modeOf(tls("xks-proxy.key")), "600");
   const text = execFileSync("openssl", ["req", "-in", tls("xks-proxy.csr"), "-noout", "-text", "-verify"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -66,12 +67,12 @@ test("tls install: a chain for another key, or without its intermediate, is refu
   const settingsBefore = fs.readFileSync(settings);
   const other = path.join(dir, "other.pem");
   fs.writeFileSync(other, ca.newLeaf(["xks.example.com"]).certPem + ca.intermediatePem);
-  const wrong = await runBinIn(["tls", "install", other, "--config", settings], env, dir);
+  const wrong = await runBin(["tls", "install", other, "--config", settings], env, 60_000, dir);
   assert.equal(wrong.code, 1);
   assert.match(wrong.stderr, /✖ The chain does not fit \S+xks-proxy\.key: 1 problem; nothing was changed\.\n {2}key-mismatch: The private key does not belong to the server certificate "xks\.example\.com"/);
   const leafOnly = path.join(dir, "leaf-only.pem");
   fs.writeFileSync(leafOnly, ca.signCsr(tls("xks-proxy.csr")));
-  const incomplete = await runBinIn(["tls", "install", leafOnly, "--config", settings], env, dir);
+  const incomplete = await runBin(["tls", "install", leafOnly, "--config", settings], env, 60_000, dir);
   assert.equal(incomplete.code, 1);
   assert.match(incomplete.stderr, /chain-incomplete: The file holds only the server certificate; its issuer "O=xksctl test, CN=xksctl test intermediate" must follow it/);
   assert.equal(fs.existsSync(tls("xks-proxy-chain.pem")), false);
@@ -84,7 +85,7 @@ test("tls install: the CA's files in any order are joined leaf first into the fi
   const bundle = path.join(dir, "bundle.pem");
   fs.writeFileSync(leaf, ca.signCsr(tls("xks-proxy.csr")));
   fs.writeFileSync(bundle, ca.rootPem + ca.intermediatePem);
-  const r = await runBinIn(["tls", "install", bundle, "--ca-bundle", leaf, "--config", settings], env, dir);
+  const r = await runBin(["tls", "install", bundle, "--ca-bundle", leaf, "--config", settings], env, 60_000, dir);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(subjects(tls("xks-proxy-chain.pem")), [LEAF, INT, ROOT_CA]);
   assert.equal(modeOf(tls("xks-proxy-chain.pem")), "644");
@@ -94,16 +95,16 @@ test("tls install: the CA's files in any order are joined leaf first into the fi
 
 test("renewal: tls csr beside a working pair stages a new key; tls install --key puts it in place (backup 0600)", async () => {
   const oldKey = fs.readFileSync(tls("xks-proxy.key"), "utf8");
-  const r = await runBinIn(["tls", "csr", "--config", settings], env, dir);
+  const r = await runBin(["tls", "csr", "--config", settings], env, 60_000, dir);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /CSR \S+xks-proxy\.next\.csr for xks\.example\.com/, "the name comes from the installed certificate");
   assert.equal(fs.readFileSync(tls("xks-proxy.key"), "utf8"), oldKey, "the working key stays");
   assert.equal(modeOf(tls("xks-proxy.next.key")), "600");
   const chain = path.join(dir, "renewed.pem");
   fs.writeFileSync(chain, ca.signCsr(tls("xks-proxy.next.csr")) + ca.intermediatePem);
-  const plain = await runBinIn(["tls", "install", chain, "--config", settings], env, dir);
+  const plain = await runBin(["tls", "install", chain, "--config", settings], env, 60_000, dir);
   assert.equal(plain.code, 1, "without --key it does not fit the current key");
-  const inst = await runBinIn(["tls", "install", chain, "--key", tls("xks-proxy.next.key"), "--config", settings], env, dir);
+  const inst = await runBin(["tls", "install", chain, "--key", tls("xks-proxy.next.key"), "--config", settings], env, 60_000, dir);
   assert.equal(inst.code, 0, inst.stderr);
   assert.equal(fs.readFileSync(tls("xks-proxy.key"), "utf8"), fs.readFileSync(tls("xks-proxy.next.key"), "utf8"));
   assert.equal(fs.readFileSync(tls("xks-proxy.key.bak"), "utf8"), oldKey);

@@ -2,15 +2,15 @@
  * A bare stand-in nShield client for init tests: a temporary NFAST_HOME served by the nShield
  * tool stand-ins (test/fixtures/nfast/bin), a SoftHSM2 token behind the TEST STAND-IN
  * libcknfast.so at $NFAST_HOME/toolkits/pkcs11/ (it needs CKNFAST_FAKE_ACCELERATOR_LOGIN=1 for
- * an empty PIN, and writes the GCM IV into a zero IV like nShield), and runners for the real
- * binary: with pipes (no terminal) and through a pseudo-terminal (test/fixtures/pty/drive.py).
+ * an empty PIN, and writes the GCM IV into a zero IV like nShield), and a runner of the real
+ * binary through a pseudo-terminal (test/fixtures/pty/drive.py); with pipes, use runBin.
  */
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ROOT, createStandinWorld, type StandinWorld } from "./operator.js";
-import { BIN, runBin, startServe, type ServeProcess } from "./serve-process.js";
+import { BIN } from "./serve-process.js";
 import { SOFTHSM_LIB, createTestToken, type TestToken } from "./softhsm.js";
 
 /** Builds the libcknfast stand-in (once per checkout) and returns its path. */
@@ -55,18 +55,6 @@ export function bareNshieldMachine(opts: { tokenLabel?: string; pin?: string; en
   };
 }
 
-/** What a run printed and returned. */
-export interface BinRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the binary with pipes (no terminal) to completion. */
-export function runBinIn(args: string[], env: NodeJS.ProcessEnv, cwd: string, timeoutMs = 60_000): Promise<BinRun> {
-  return runBin(args, env, timeoutMs, cwd);
-}
-
 /** One step of a terminal session: wait for `expect`, then type `send`. */
 export interface PtyStep {
   expect: string;
@@ -107,9 +95,4 @@ export function toolRuns(m: InitMachine): string[] {
 /** Mode bits of a file as octal text ("600"). */
 export function modeOf(file: string): string {
   return (fs.statSync(file).mode & 0o777).toString(8);
-}
-
-/** `serve` as a child in `cwd`; resolves when it logs the port it listens on (startServe with the whole argv). */
-export function startServeIn(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<ServeProcess> {
-  return startServe(args, env, { cwd });
 }

@@ -4,24 +4,16 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Sha256 } from "@aws-crypto/sha256-js";
-import { HttpRequest } from "@smithy/protocol-http";
-import { SignatureV4 } from "@smithy/signature-v4";
 import { verifySigV4 } from "../../../src/proxy/sigv4/verify.js";
 import { amzDate, signKmsRequest } from "../../../src/workflows/doctor/sigv4.js";
 import { CREDS } from "../../helpers/settings.js";
+import { smithySign } from "../../helpers/sign.js";
 
 const NOW = Date.UTC(2026, 11, 1, 21, 30, 5);
 
-async function smithySignature(url: string, body: string, region: string, secret = CREDS.main.secret): Promise<string> {
-  const u = new URL(url);
-  const signer = new SignatureV4({ service: "kms-xks-proxy", region, credentials: { accessKeyId: CREDS.main.id, secretAccessKey: secret }, sha256: Sha256, applyChecksum: false });
-  const signed = await signer.sign(
-    new HttpRequest({ method: "POST", protocol: u.protocol, hostname: u.hostname, ...(u.port ? { port: Number(u.port) } : {}), path: u.pathname, headers: { host: u.host }, body }),
-    { signingDate: new Date(NOW) },
-  );
-  return String(signed.headers.authorization);
-}
+/** What @smithy/signature-v4 signs for the probe's headers: host and x-amz-date, no checksum header. */
+const smithySignature = async (url: string, body: string, region: string): Promise<string> =>
+  String((await smithySign(url, body, { accessKeyId: CREDS.main.id, secret: CREDS.main.secret, region, applyChecksum: false, contentHeaders: false, signingDate: new Date(NOW) })).authorization);
 
 const cases = [
   ["https://xks.example.com/kms/xks/v1/health", "us-east-1"],
