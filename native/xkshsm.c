@@ -29,6 +29,7 @@
 #include <dlfcn.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -138,6 +139,10 @@ struct lib {
   pthread_mutex_t mu; /* guards everything below up to the JS-thread-only part */
   pthread_cond_t cv;
   task_t *head, *tail;
+  atomic_int nqueued;  /* tasks in head..tail; written under mu, read without it by the spinner */
+  int spinning;        /* workers watching the queue instead of sleeping (0 or 1) */
+  int waking;          /* signals sent to sleeping workers that no worker has answered yet */
+  atomic_llong last_submit_ns; /* CLOCK_MONOTONIC of the latest submit (the spinner's hint) */
   /* Finished tasks waiting for the JS thread. Non-empty exactly while one tsfn call (data NULL) is
    * queued or running: completions that arrive meanwhile only append, so a busy library costs one
    * wake-up of the JS thread per batch, not per task, and the mutex is held for a pointer swap. */
@@ -609,15 +614,55 @@ static void run_task(task_t *t) {
 
 /* ----------------------------------------------------------------- worker -- */
 
+/* How long an idle worker watches the queue before it sleeps (XKSHSM_SPIN_US, 0 = never). */
+static long spin_ns = -1;
+
+static long long now_ns(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+
+/* Returns once a task is queued or spin_ns has passed, yielding the CPU between looks. */
+static void watch_queue(lib_t *lib) {
+  long long t0 = now_ns();
+  for (unsigned i = 1;; i++) {
+    if (atomic_load_explicit(&lib->nqueued, memory_order_acquire) > 0) return;
+    if ((i & 7) == 0 && now_ns() - t0 > spin_ns) return;
+    sched_yield();
+  }
+}
+
 static void *worker_main(void *arg) {
   lib_t *lib = arg;
   pthread_mutex_lock(&lib->mu);
   for (;;) {
-    while (lib->head == NULL && !lib->stopping) pthread_cond_wait(&lib->cv, &lib->mu);
+    if (lib->head == NULL && !lib->stopping && lib->spinning == 0 && spin_ns > 0 &&
+        now_ns() - atomic_load_explicit(&lib->last_submit_ns, memory_order_relaxed) < spin_ns) {
+      /* While tasks come faster than one per spin_ns, one idle worker watches the queue for that
+       * long before it sleeps: a task queued meanwhile needs no futex wake-up from the JS thread
+       * (submit), which costs that thread ~11 us on a VM, a tenth of a signed Encrypt
+       * (docs/decisions/0008). Slower traffic never spins. */
+      lib->spinning = 1;
+      pthread_mutex_unlock(&lib->mu);
+      watch_queue(lib);
+      pthread_mutex_lock(&lib->mu);
+      lib->spinning = 0;
+    }
+    while (lib->head == NULL && !lib->stopping) {
+      lib->waking = 0; /* nothing queued: a signal still in flight has nothing to answer */
+      pthread_cond_wait(&lib->cv, &lib->mu);
+    }
     task_t *t = lib->head;
     if (t == NULL) break; /* stopping and nothing left to do */
     lib->head = t->next;
     if (lib->head == NULL) lib->tail = NULL;
+    atomic_fetch_sub_explicit(&lib->nqueued, 1, memory_order_relaxed);
+    if (lib->waking > 0) lib->waking--;
+    /* More queued: this worker wakes the next sleeper (a chain), so a burst of tasks costs the JS
+     * thread at most one wake-up. */
+    bool chain = lib->head != NULL && lib->waking == 0 && lib->spinning == 0;
+    if (chain) lib->waking++;
     t->next = NULL;
     if (lib->env_gone) {
       /* Nobody can receive the result any more. */
@@ -627,6 +672,7 @@ static void *worker_main(void *arg) {
       continue;
     }
     pthread_mutex_unlock(&lib->mu);
+    if (chain) pthread_cond_signal(&lib->cv);
 
     run_task(t);
 
@@ -826,8 +872,15 @@ static napi_value submit(napi_env env, lib_t *lib, task_t *t) {
   if (lib->tail) lib->tail->next = t;
   else lib->head = t;
   lib->tail = t;
+  /* Wake a sleeper only when no worker watches the queue and no wake-up is on its way: the
+   * worker that takes a task wakes the next one while more are queued. Race-free: `spinning` and
+   * `waking` change under mu, and a worker checks the queue under mu before it sleeps. */
+  atomic_fetch_add_explicit(&lib->nqueued, 1, memory_order_release);
+  atomic_store_explicit(&lib->last_submit_ns, now_ns(), memory_order_relaxed);
+  bool wake = lib->spinning == 0 && lib->waking == 0;
+  if (wake) lib->waking++;
   pthread_mutex_unlock(&lib->mu);
-  pthread_cond_signal(&lib->cv); /* after the unlock: the woken worker does not wait for the mutex */
+  if (wake) pthread_cond_signal(&lib->cv); /* after the unlock: the woken worker does not wait for the mutex */
   return promise;
 }
 
@@ -1331,6 +1384,10 @@ static napi_value open_library(napi_env env, napi_callback_info info) {
       napi_get_named_property(env, argv[1], "threads", &jsthreads) != napi_ok)
     return throw_type(env, "opts must be an object { threads: number }");
   if (!arg_count(env, jsthreads, "opts.threads", 1, MAX_THREADS, &threads)) return NULL;
+  if (spin_ns < 0) {
+    const char *e = getenv("XKSHSM_SPIN_US");
+    spin_ns = (e != NULL ? atol(e) : 50) * 1000L;
+  }
   path = malloc(plen + 1);
   if (path == NULL) {
     napi_throw_error(env, NULL, "out of memory");

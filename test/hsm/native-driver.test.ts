@@ -284,6 +284,40 @@ test("encryptGcm + decryptGcm round trip; tampered tag fails in C_Decrypt; bad k
   assert.deepEqual(await lib.decryptGcm(session, key, iv, aad, output, output.length), pt);
 });
 
+test("bursts of calls with idle gaps around the workers' watch window (50 µs): every call settles, none waits for a lost wake-up", async () => {
+  // An idle worker watches the queue for XKSHSM_SPIN_US (50 µs) before it sleeps; a task queued
+  // then needs no wake-up, and the worker that takes a task wakes the next sleeper while more are
+  // queued. A lost wake-up leaves a call pending forever: the race below fails instead of hanging.
+  const sessions = await Promise.all(Array.from({ length: 6 }, () => lib.openSession(slot)));
+  const pt = Buffer.from("burst");
+  const aad = Buffer.alloc(0);
+  const iv = Buffer.alloc(12, 7);
+  const spinFor = (us: number) => {
+    const end = process.hrtime.bigint() + BigInt(Math.round(us * 1000));
+    while (process.hrtime.bigint() < end);
+  };
+  const gapsUs = [0, 10, 30, 45, 50, 55, 70, 100, 300, 2000];
+  let settled = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`calls still pending after 20 s: ${lib.pending()} (settled ${settled})`)), 20_000);
+  });
+  try {
+    for (let round = 0; round < 600; round++) {
+      const size = 1 + (round % sessions.length);
+      await new Promise((r) => setImmediate(r));
+      spinFor(gapsUs[round % gapsUs.length]!);
+      const burst = sessions.slice(0, size).map((s) => lib.encryptGcm(s, key, iv, aad, pt, pt.length + 16).then(() => settled++));
+      await Promise.race([Promise.all(burst), stuck]);
+    }
+  } finally {
+    clearTimeout(timer);
+    await Promise.all(sessions.map((s) => lib.closeSession(s)));
+  }
+  assert.equal(settled, Array.from({ length: 600 }, (_, r) => 1 + (r % 6)).reduce((a, b) => a + b));
+  assert.equal(lib.pending(), 0);
+});
+
 test("cross-check with pkcs11js: each decrypts what the other encrypted", async () => {
   const p = new pkcs11js.PKCS11();
   p.load(SOFTHSM_LIB); // the same module instance as the addon's: same key handles
