@@ -47,6 +47,7 @@
 
 #define MAX_SAFE_INTEGER 9007199254740991.0 /* 2^53 - 1 */
 #define MAX_THREADS 256
+#define MAX_WATCH_US 1000
 #define MAX_OUTPUT (64u * 1024u * 1024u)   /* outLength, generateRandom length */
 #define MAX_FIND (1u << 20)                /* findObjects max */
 #define MAX_ATTRS 1024                     /* template entries, attribute types */
@@ -143,6 +144,7 @@ struct lib {
   int spinning;        /* workers watching the queue instead of sleeping (0 or 1) */
   int waking;          /* signals sent to sleeping workers that no worker has answered yet */
   atomic_llong last_submit_ns; /* CLOCK_MONOTONIC of the latest submit (the spinner's hint) */
+  long long spin_ns;   /* immutable: how long an idle worker watches the queue (0 = never) */
   /* Finished tasks waiting for the JS thread. Non-empty exactly while one tsfn call (data NULL) is
    * queued or running: completions that arrive meanwhile only append, so a busy library costs one
    * wake-up of the JS thread per batch, not per task, and the mutex is held for a pointer swap. */
@@ -614,21 +616,18 @@ static void run_task(task_t *t) {
 
 /* ----------------------------------------------------------------- worker -- */
 
-/* How long an idle worker watches the queue before it sleeps (XKSHSM_SPIN_US, 0 = never). */
-static long spin_ns = -1;
-
 static long long now_ns(void) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
 }
 
-/* Returns once a task is queued or spin_ns has passed, yielding the CPU between looks. */
+/* Returns once a task is queued or lib->spin_ns has passed, yielding the CPU between looks. */
 static void watch_queue(lib_t *lib) {
   long long t0 = now_ns();
   for (unsigned i = 1;; i++) {
     if (atomic_load_explicit(&lib->nqueued, memory_order_acquire) > 0) return;
-    if ((i & 7) == 0 && now_ns() - t0 > spin_ns) return;
+    if ((i & 7) == 0 && now_ns() - t0 > lib->spin_ns) return;
     sched_yield();
   }
 }
@@ -637,9 +636,9 @@ static void *worker_main(void *arg) {
   lib_t *lib = arg;
   pthread_mutex_lock(&lib->mu);
   for (;;) {
-    if (lib->head == NULL && !lib->stopping && lib->spinning == 0 && spin_ns > 0 &&
-        now_ns() - atomic_load_explicit(&lib->last_submit_ns, memory_order_relaxed) < spin_ns) {
-      /* While tasks come faster than one per spin_ns, one idle worker watches the queue for that
+    if (lib->head == NULL && !lib->stopping && lib->spinning == 0 && lib->spin_ns > 0 &&
+        now_ns() - atomic_load_explicit(&lib->last_submit_ns, memory_order_relaxed) < lib->spin_ns) {
+      /* While tasks come faster than one per spin_ns (opts.watchUs), one idle worker watches the queue for that
        * long before it sleeps: a task queued meanwhile needs no futex wake-up from the JS thread
        * (submit), which costs that thread ~11 us on a VM, a tenth of a signed Encrypt
        * (docs/decisions/0008). Slower traffic never spins. */
@@ -1384,9 +1383,21 @@ static napi_value open_library(napi_env env, napi_callback_info info) {
       napi_get_named_property(env, argv[1], "threads", &jsthreads) != napi_ok)
     return throw_type(env, "opts must be an object { threads: number }");
   if (!arg_count(env, jsthreads, "opts.threads", 1, MAX_THREADS, &threads)) return NULL;
-  if (spin_ns < 0) {
-    const char *e = getenv("XKSHSM_SPIN_US");
-    spin_ns = (e != NULL ? atol(e) : 50) * 1000L;
+  /* opts.watchUs: how long an idle worker watches the queue before it sleeps (default 0, never);
+   * XKSHSM_SPIN_US, when set, overrides it (for measurements). */
+  size_t watch_us = 0;
+  bool has_watch = false;
+  if (napi_has_named_property(env, argv[1], "watchUs", &has_watch) != napi_ok) return NULL;
+  if (has_watch) {
+    napi_value jswatch;
+    if (napi_get_named_property(env, argv[1], "watchUs", &jswatch) != napi_ok) return NULL;
+    if (napi_typeof(env, jswatch, &ty) != napi_ok) return NULL;
+    if (ty != napi_undefined && !arg_count(env, jswatch, "opts.watchUs", 0, MAX_WATCH_US, &watch_us)) return NULL;
+  }
+  const char *spin_env = getenv("XKSHSM_SPIN_US");
+  if (spin_env != NULL) {
+    unsigned long v = strtoul(spin_env, NULL, 10);
+    watch_us = v > MAX_WATCH_US ? MAX_WATCH_US : (size_t)v;
   }
   path = malloc(plen + 1);
   if (path == NULL) {
@@ -1438,6 +1449,7 @@ static napi_value open_library(napi_env env, napi_callback_info info) {
   lib->path = path;
   atomic_init(&lib->refs, 1); /* the JS object's, released by lib_finalize */
   atomic_init(&lib->in_flight, 0);
+  lib->spin_ns = (long long)watch_us * 1000LL;
   pthread_mutex_init(&lib->mu, NULL);
   pthread_cond_init(&lib->cv, NULL);
 

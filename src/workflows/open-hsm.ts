@@ -15,7 +15,12 @@ export function exportLoggerEnv(settings: Settings, env: NodeJS.ProcessEnv = pro
 /** Opens the HSM: loads the library, finds the token, logs in, pre-opens the session pool. */
 export async function openHsm(
   settings: Settings,
-  opts: { onEvent?: (level: "info" | "warn" | "error", message: string) => void; onOperation?: (operation: HsmOperation, seconds: number, ok: boolean) => void } = {},
+  opts: {
+    onEvent?: (level: "info" | "warn" | "error", message: string) => void;
+    onOperation?: (operation: HsmOperation, seconds: number, ok: boolean) => void;
+    /** `serve` with fewer workers than CPUs (see Pkcs11HsmOptions.cpuToSpare). */
+    cpuToSpare?: boolean;
+  } = {},
 ): Promise<Hsm> {
   exportLoggerEnv(settings);
   const p = settings.pkcs11;
@@ -31,6 +36,7 @@ export async function openHsm(
     ivMode: ivModeOf(settings.hsm_capabilities),
     eagerClose: p.session_eager_close,
     operationTimeoutMs: p.operation_timeout_milli,
+    cpuToSpare: opts.cpuToSpare,
     onEvent: opts.onEvent,
     onOperation: opts.onOperation,
   });

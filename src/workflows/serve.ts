@@ -66,6 +66,15 @@ export function workerCount(settings: Settings, cpus = os.availableParallelism()
   return Math.max(1, Math.min(wanted, settings.pkcs11.session_pool_max_size));
 }
 
+/**
+ * Whether the host has a CPU beyond the workers' event loops (one worker on a 2-CPU host, say):
+ * only then do the HSM driver's threads watch for the next call (docs/decisions/0008; with every
+ * CPU running an event loop, the watching cost the default workers 25% of their Encrypts).
+ */
+export function cpuToSpare(settings: Settings, cpus = os.availableParallelism()): boolean {
+  return cpus > workerCount(settings, cpus);
+}
+
 /** Worker `i`'s share of `total` sessions (shares differ by at most one and add up to `total`). */
 export function sessionShare(total: number, workers: number, i: number): number {
   return Math.floor(total / workers) + (i < total % workers ? 1 : 0);
@@ -112,7 +121,7 @@ async function serveOne(settings: Settings, opts: ServeOptions, listenForMetrics
   const metrics = m ? createMetrics() : undefined;
   let hsm;
   try {
-    hsm = await openHsm(settings, { onEvent: hsmEventLogger(logger), ...(metrics ? { onOperation: (op, s, ok) => metrics.hsmOperation(op, s, ok) } : {}) });
+    hsm = await openHsm(settings, { onEvent: hsmEventLogger(logger), cpuToSpare: cpuToSpare(settings), ...(metrics ? { onOperation: (op, s, ok) => metrics.hsmOperation(op, s, ok) } : {}) });
   } catch (err) {
     await logger.close();
     throw err;

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import { sessionShare, workerCount } from "../../src/workflows/serve.js";
+import { cpuToSpare, sessionShare, workerCount } from "../../src/workflows/serve.js";
 import type { Settings } from "../../src/config/types.js";
 import { keyPath, md } from "../helpers/proxy.js";
 import { runBin, servedToken, startServe, type ServeProcess } from "../helpers/serve-process.js";
@@ -40,6 +40,12 @@ describe("worker counts and session shares", () => {
     assert.equal(workerCount(s(undefined, 32), 8), 8);
     assert.equal(workerCount(s(1, 32), 8), 1);
     assert.equal(workerCount(s(4, 2), 8), 2);
+  });
+  test("the HSM driver may watch for calls only when a CPU is left beyond the workers (decision 0008)", () => {
+    assert.equal(cpuToSpare(s(1, 32), 2), true);
+    assert.equal(cpuToSpare(s(undefined, 32), 2), false, "the default: one worker per CPU");
+    assert.equal(cpuToSpare(s(undefined, 2), 8), true, "2 sessions: 2 workers on 8 CPUs");
+    assert.equal(cpuToSpare(s(1, 32), 1), false);
   });
   test("shares differ by at most one and add up to the pool", () => {
     for (const [total, n] of [[32, 2], [33, 4], [5, 3], [2, 2]] as const) {

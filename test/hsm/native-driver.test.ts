@@ -40,6 +40,7 @@ import {
   readUlong,
   stringAttr,
   type Attr,
+  WATCH_QUEUE_US,
   type NativeLibrary,
 } from "../../src/hsm/pkcs11/native.js";
 
@@ -155,6 +156,8 @@ test("bad arguments throw a TypeError synchronously and queue nothing", () => {
     ["openLibrary no path", () => openLibrary("", { threads: 1 })],
     ["openLibrary threads 0", () => openLibrary(SOFTHSM_LIB, { threads: 0 })],
     ["openLibrary threads 257", () => openLibrary(SOFTHSM_LIB, { threads: 257 })],
+    ["openLibrary watchUs 1001", () => openLibrary(SOFTHSM_LIB, { threads: 1, watchUs: 1001 })],
+    ["openLibrary watchUs -1", () => openLibrary(SOFTHSM_LIB, { threads: 1, watchUs: -1 })],
     ["openLibrary no opts", () => (openLibrary as (p: string) => unknown)(SOFTHSM_LIB)],
     ["slots string", () => lib.slots("yes" as unknown as boolean)],
     ["openSession string", () => lib.openSession("1" as unknown as number)],
@@ -284,10 +287,12 @@ test("encryptGcm + decryptGcm round trip; tampered tag fails in C_Decrypt; bad k
   assert.deepEqual(await lib.decryptGcm(session, key, iv, aad, output, output.length), pt);
 });
 
-test("bursts of calls with idle gaps around the workers' watch window (50 µs): every call settles, none waits for a lost wake-up", async () => {
-  // An idle worker watches the queue for XKSHSM_SPIN_US (50 µs) before it sleeps; a task queued
-  // then needs no wake-up, and the worker that takes a task wakes the next sleeper while more are
-  // queued. A lost wake-up leaves a call pending forever: the race below fails instead of hanging.
+test("bursts of calls with idle gaps around the workers' watch window (watchUs 50): every call settles, none waits for a lost wake-up", async () => {
+  // With watchUs an idle worker watches the queue before it sleeps; a task queued then needs no
+  // wake-up, and the worker that takes a task wakes the next sleeper while more are queued. A lost
+  // wake-up leaves a call pending forever: the race below fails instead of hanging. (A second
+  // library object on the same module shares its initialisation, login and key handles.)
+  const lib = openLibrary(SOFTHSM_LIB, { threads: 4, watchUs: WATCH_QUEUE_US });
   const sessions = await Promise.all(Array.from({ length: 6 }, () => lib.openSession(slot)));
   const pt = Buffer.from("burst");
   const aad = Buffer.alloc(0);

@@ -11,7 +11,7 @@ import { CKM_AES_KEY_GEN } from "./native.js";
 
 /** Generates a non-extractable AES-256 key labelled `label`; refuses a label already in use. */
 export async function createAesKey(modulePath: string, tokenLabel: string, pin: string, label: string): Promise<void> {
-  const { lib, slot } = await loadLibrary(modulePath, tokenLabel, 2);
+  const { lib, slot } = await loadLibrary(modulePath, tokenLabel, { threads: 2 });
   try {
     const s = await openSession(lib, slot);
     try {

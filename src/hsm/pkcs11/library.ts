@@ -9,7 +9,7 @@ import fs from "node:fs";
 import { XksctlError } from "../../errors.js";
 import type { TokenIdentity } from "../types.js";
 import { ckrName, ckrOf, describeFailure, isPinFailure } from "./ckr.js";
-import { CKF_TOKEN_INITIALIZED, openLibrary, type NativeLibrary, type NativeSlot } from "./native.js";
+import { CKF_TOKEN_INITIALIZED, openLibrary, type LibraryOptions, type NativeLibrary, type NativeSlot } from "./native.js";
 
 /** A loaded, initialised library and the slot of the chosen token. */
 export interface LoadedLibrary {
@@ -29,12 +29,12 @@ function moduleLoadError(modulePath: string, err: unknown): XksctlError {
   return new XksctlError("XKS_HSM_MODULE", `Cannot load PKCS#11 library ${modulePath}: ${text}`, { cause: err });
 }
 
-/** Loads `modulePath` with `threads` driver threads and selects the token; throws XKS_HSM_MODULE / XKS_HSM_TOKEN. */
-export async function loadLibrary(modulePath: string, tokenLabel: string | undefined, threads: number): Promise<LoadedLibrary> {
+/** Loads `modulePath` with the driver options and selects the token; throws XKS_HSM_MODULE / XKS_HSM_TOKEN. */
+export async function loadLibrary(modulePath: string, tokenLabel: string | undefined, driver: LibraryOptions): Promise<LoadedLibrary> {
   if (!fs.existsSync(modulePath)) throw new XksctlError("XKS_HSM_MODULE", `PKCS#11 library not found: ${modulePath}`);
   let lib: NativeLibrary;
   try {
-    lib = openLibrary(modulePath, { threads });
+    lib = openLibrary(modulePath, driver);
   } catch (err) {
     if ((err as { code?: unknown }).code === "XKS_NATIVE_MISSING") throw new XksctlError("XKS_NATIVE_DRIVER", (err as Error).message);
     throw moduleLoadError(modulePath, err);

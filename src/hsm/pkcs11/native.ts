@@ -87,8 +87,24 @@ export interface NativePkcs11Error extends Error {
   method?: string;
 }
 
+/** openLibrary's options. */
+export interface LibraryOptions {
+  /** Worker threads, 1..256. */
+  threads: number;
+  /**
+   * How long an idle worker watches the queue before it sleeps, µs (0..1000; default 0, never).
+   * While calls come faster than one per window, a call then needs no wake-up from the event loop
+   * (docs/decisions/0008). It costs a thread's CPU, so it is worth it only with a CPU to spare.
+   * XKSHSM_SPIN_US, when set, overrides it (for measurements).
+   */
+  watchUs?: number;
+}
+
+/** How long a driver thread watches for the next call when the host has a CPU to spare, µs. */
+export const WATCH_QUEUE_US = 50;
+
 interface Addon {
-  openLibrary(path: string, opts: { threads: number }): NativeLibrary;
+  openLibrary(path: string, opts: LibraryOptions): NativeLibrary;
 }
 
 /** Where the built addon must be (found from the package root: src/ under tsx and the dist/ bundle alike). */
@@ -118,7 +134,7 @@ function loadAddon(): Addon {
  * an Error with code "XKS_DLOPEN" and the dlerror() text; a failing C_GetFunctionList throws with
  * the CK_RV as code and method "C_GetFunctionList".
  */
-export function openLibrary(modulePath: string, opts: { threads: number }): NativeLibrary {
+export function openLibrary(modulePath: string, opts: LibraryOptions): NativeLibrary {
   return loadAddon().openLibrary(modulePath, opts);
 }
 

@@ -40,6 +40,7 @@ import {
   CKS_RO_PUBLIC_SESSION,
   CKS_RW_PUBLIC_SESSION,
   readUlong,
+  WATCH_QUEUE_US,
   type NativeLibrary,
 } from "./native.js";
 import { SessionPool } from "./session-pool.js";
@@ -58,6 +59,12 @@ export interface Pkcs11HsmOptions {
   eagerClose: boolean;
   /** Max time for one HSM operation before 503 DependencyTimeoutException, ms; 0 = none. */
   operationTimeoutMs?: number;
+  /**
+   * The host has a CPU beyond the event loops that use this HSM: an idle driver thread may then
+   * watch for the next call instead of sleeping, which saves the event loop a wake-up per call
+   * (docs/decisions/0008). Without a spare CPU the watching takes CPU from the event loops.
+   */
+  cpuToSpare?: boolean;
   /** Receives operational events (never key material or PINs). */
   onEvent?: (level: "info" | "warn" | "error", message: string) => void;
   /** Receives the duration of every operation (metrics). */
@@ -120,7 +127,10 @@ export class Pkcs11Hsm implements Hsm {
 
   /** Loads the library, finds the token, logs in (a wrong PIN fails here), opens the pool and makes the health key. */
   static async open(opts: Pkcs11HsmOptions): Promise<Pkcs11Hsm> {
-    const loaded = await loadLibrary(opts.modulePath, opts.tokenLabel, Math.min(opts.poolSize + HSM_SPARE_THREADS, HSM_DRIVER_MAX_THREADS));
+    const loaded = await loadLibrary(opts.modulePath, opts.tokenLabel, {
+      threads: Math.min(opts.poolSize + HSM_SPARE_THREADS, HSM_DRIVER_MAX_THREADS),
+      watchUs: opts.cpuToSpare ? WATCH_QUEUE_US : 0,
+    });
     try {
       const gen = await Pkcs11Hsm.startGeneration(loaded.lib, opts, loaded.slot, loaded.token);
       return new Pkcs11Hsm(loaded.lib, opts, gen);
