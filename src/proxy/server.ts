@@ -25,7 +25,7 @@ import type { ProxyMetrics } from "./metrics.js";
 import { parseJsonBody } from "./request-body.js";
 import { createRouter, type Route } from "./router.js";
 import { verifySigV4 } from "./sigv4/verify.js";
-import { MAX_HEADER_LIST_BYTES, answerClientError, applyHttp1Limits, h2Settings, onIdleTimeout, transportLimits, type TransportLimits } from "./transport.js";
+import { CONNECTION_WINDOW_BYTES, MAX_HEADER_LIST_BYTES, answerClientError, applyHttp1Limits, h2Settings, onIdleTimeout, transportLimits, type TransportLimits } from "./transport.js";
 
 /** Request bodies are capped before they are read whole (xks-api.md §10: 64 KiB is safe). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -378,6 +378,7 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     const h2 = main as http2.Http2SecureServer;
     h2.on("session", (s) => {
       sessions.add(s);
+      s.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
       // A new connection must open its first stream within headers_timeout_milli.
       const firstStream = setTimeout(() => onIdleTimeout(s), state.limits.headersTimeoutMs).unref();
       s.once("stream", () => clearTimeout(firstStream));

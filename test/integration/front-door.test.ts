@@ -164,6 +164,17 @@ describe("timeouts and limits before authentication", () => {
     assert.equal(session.remoteSettings.maxConcurrentStreams, 100);
     session.destroy();
   });
+
+  test("HTTP/2 opens the connection's receive window to 1 MiB (RFC 9113's 65,535 bytes hold back 100 streams of Encrypt bodies)", async () => {
+    const session = http2.connect(proxy.url, { ca: served.ca });
+    try {
+      // An answer comes after the proxy's SETTINGS and WINDOW_UPDATE.
+      await new Promise<void>((resolve, reject) => session.request({ ":path": "/ping" }).on("error", reject).resume().on("end", resolve).end());
+      assert.equal(session.state.remoteWindowSize, 1024 * 1024);
+    } finally {
+      session.destroy();
+    }
+  });
 });
 
 describe("a body over the cap ends its stream at once", () => {
