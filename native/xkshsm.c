@@ -658,10 +658,6 @@ static void *worker_main(void *arg) {
     if (lib->head == NULL) lib->tail = NULL;
     atomic_fetch_sub_explicit(&lib->nqueued, 1, memory_order_relaxed);
     if (lib->waking > 0) lib->waking--;
-    /* More queued: this worker wakes the next sleeper (a chain), so a burst of tasks costs the JS
-     * thread at most one wake-up. */
-    bool chain = lib->head != NULL && lib->waking == 0 && lib->spinning == 0;
-    if (chain) lib->waking++;
     t->next = NULL;
     if (lib->env_gone) {
       /* Nobody can receive the result any more. */
@@ -670,6 +666,10 @@ static void *worker_main(void *arg) {
       pthread_mutex_lock(&lib->mu);
       continue;
     }
+    /* More queued: this worker wakes the next sleeper (a chain), so a burst of tasks costs the JS
+     * thread at most one wake-up. */
+    bool chain = lib->head != NULL && lib->waking == 0 && lib->spinning == 0;
+    if (chain) lib->waking++;
     pthread_mutex_unlock(&lib->mu);
     if (chain) pthread_cond_signal(&lib->cv);
 
