@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import tls from "node:tls";
 import { after, before, describe, test } from "node:test";
 import { Agent } from "undici";
@@ -12,7 +12,7 @@ import { createStandardToken, keyPath, md, startTestProxy, type TestProxy } from
 import { freePort } from "../helpers/serve-process.js";
 import { CREDS, PREFIX } from "../helpers/settings.js";
 import { curlPost, send, smithyPost } from "../helpers/sign.js";
-import type { TestToken } from "../helpers/softhsm.js";
+import { removeTestToken, type TestToken } from "../helpers/softhsm.js";
 import { MTLS_DNS_NAME, createTestPki, type TestPki } from "../helpers/tls.js";
 
 let token: TestToken;
@@ -23,6 +23,11 @@ const encBody = () => ({ requestMetadata: md(), plaintext: "AAAA", encryptionAlg
 before(() => {
   token = createStandardToken();
   pki = createTestPki();
+});
+
+after(() => {
+  if (token) removeTestToken(token);
+  if (pki) rmSync(pki.dir, { recursive: true, force: true });
 });
 
 function handshake(port: number, opts: tls.ConnectionOptions): Promise<{ protocol: string | null; cipher: string; alpn: string | false | null }> {
