@@ -16,13 +16,11 @@ export const ocsCreateCommand = defineCommand<{ name?: string; quorum?: string; 
   examples: ["xksctl ocs create --name xksocs --quorum 1/1", "xksctl ocs create --name xksocs --quorum 2/3 --slot 0 --persistent"],
   async run(opts, _args, ctx) {
     const { operatorDeps } = await import("../workflows/deps.js");
-    const { CARDSET_NAME_RE, parseQuorum } = await import("../hsm/nfast/createocs.js");
+    const { checkCardSetName, parseQuorum } = await import("../hsm/nfast/createocs.js");
     const { createCardSet } = await import("../workflows/create-ocs.js");
     const { parseSmallInt } = await import("../ui/option-values.js");
     if (!opts.name) throw new XksctlError("XKS_USAGE", "--name is required");
-    if (!CARDSET_NAME_RE.test(opts.name)) {
-      throw new XksctlError("XKS_USAGE", `--name must be 1-64 of A-Z a-z 0-9 _ . - starting with a letter or digit, got ${JSON.stringify(opts.name)}`);
-    }
+    checkCardSetName(opts.name, "--name");
     if (!opts.quorum) throw new XksctlError("XKS_USAGE", "--quorum K/N is required");
     const { k, n } = parseQuorum(opts.quorum);
     const slot = opts.slot === undefined ? undefined : parseSmallInt(opts.slot, "--slot", 0, 255);

@@ -24,7 +24,13 @@ export interface CreateOcsParams {
 }
 
 /** Card-set names xksctl accepts (a conservative subset; nShield's own rule is [I]). */
-export const CARDSET_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const CARDSET_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** Checks a card-set name given as `what` (a flag, or "A card set name"); throws XKS_USAGE. */
+export function checkCardSetName(value: string, what: string): string {
+  if (!CARDSET_NAME_RE.test(value)) throw new XksctlError("XKS_USAGE", `${what} must be 1-64 of A-Z a-z 0-9 _ . - starting with a letter or digit, got ${JSON.stringify(value)}`);
+  return value;
+}
 
 /** Parses `K/N` (1 <= K <= N <= 64); throws XKS_USAGE. */
 export function parseQuorum(raw: string): { k: number; n: number } {

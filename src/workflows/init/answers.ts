@@ -8,7 +8,7 @@ import fs from "node:fs";
 import { isIP } from "node:net";
 import path from "node:path";
 import { XksctlError } from "../../errors.js";
-import { CARDSET_NAME_RE, parseQuorum } from "../../hsm/nfast/createocs.js";
+import { checkCardSetName, parseQuorum } from "../../hsm/nfast/createocs.js";
 import { assertKeyId, parsePort, parseRegion, parseUriPrefix } from "../../rules.js";
 
 /** Every answer init knows, by flag name, with its kind. */
@@ -65,7 +65,7 @@ function checkAnswer(key: AnswerKey, value: string | boolean): void {
   switch (key) {
     case "cardset":
     case "create-ocs":
-      if (!CARDSET_NAME_RE.test(value)) throw new XksctlError("XKS_USAGE", `${flag} must be 1-64 of A-Z a-z 0-9 _ . - starting with a letter or digit, got ${JSON.stringify(value)}`);
+      checkCardSetName(value, flag);
       return;
     case "quorum":
       parseQuorum(value);

@@ -12,7 +12,7 @@ import { applyCknfastPlan, cknfastEnvOverrides, cknfastPlan, type CknfastPlan } 
 import { newCredential } from "../../config/creds.js";
 import { renderService } from "../../config/render-service.js";
 import { XksctlError, isXksctlError } from "../../errors.js";
-import { CARDSET_NAME_RE, parseQuorum } from "../../hsm/nfast/createocs.js";
+import { checkCardSetName, parseQuorum } from "../../hsm/nfast/createocs.js";
 import type { NamedKey } from "../../hsm/nfast/nfkminfo.js";
 import { packagePath } from "../../platform/package-root.js";
 import { formatMode, readPrivateFile } from "../../platform/secret-file.js";
@@ -176,7 +176,7 @@ export async function initNshield(deps: InitDeps, a: Answers): Promise<InitResul
             message: "Name of the new card set",
             default: sets.some((s) => s.name === "xksocs") ? undefined : "xksocs",
             parse: (v) => {
-              if (!CARDSET_NAME_RE.test(v)) throw new XksctlError("XKS_USAGE", "A card set name is 1-64 of A-Z a-z 0-9 _ . - starting with a letter or digit.");
+              checkCardSetName(v, "A card set name");
               if (sets.some((s) => s.name === v)) throw new XksctlError("XKS_USAGE", `A card set named ${v} exists already.`);
               return v;
             },
