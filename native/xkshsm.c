@@ -140,10 +140,10 @@ struct lib {
   pthread_mutex_t mu; /* guards everything below up to the JS-thread-only part */
   pthread_cond_t cv;
   task_t *head, *tail;
-  atomic_int nqueued;  /* tasks in head..tail; written under mu, read without it by the spinner */
+  atomic_int nqueued;  /* tasks in head..tail; written under mu, read without it by the watcher */
   int spinning;        /* workers watching the queue instead of sleeping (0 or 1) */
   int waking;          /* signals sent to sleeping workers that no worker has answered yet */
-  atomic_llong last_submit_ns; /* CLOCK_MONOTONIC of the latest submit (the spinner's hint) */
+  atomic_llong last_submit_ns; /* CLOCK_MONOTONIC of the latest submit (the watcher's hint) */
   long long spin_ns;   /* immutable: how long an idle worker watches the queue (0 = never) */
   /* Finished tasks waiting for the JS thread. Non-empty exactly while one tsfn call (data NULL) is
    * queued or running: completions that arrive meanwhile only append, so a busy library costs one
@@ -638,10 +638,10 @@ static void *worker_main(void *arg) {
   for (;;) {
     if (lib->head == NULL && !lib->stopping && lib->spinning == 0 && lib->spin_ns > 0 &&
         now_ns() - atomic_load_explicit(&lib->last_submit_ns, memory_order_relaxed) < lib->spin_ns) {
-      /* While tasks come faster than one per spin_ns (opts.watchUs), one idle worker watches the queue for that
-       * long before it sleeps: a task queued meanwhile needs no futex wake-up from the JS thread
-       * (submit), which costs that thread ~11 us on a VM, a tenth of a signed Encrypt
-       * (docs/decisions/0008). Slower traffic never spins. */
+      /* While tasks come faster than one per spin_ns (opts.watchUs), one idle worker watches the
+       * queue for that long before it sleeps: a task queued meanwhile needs no futex wake-up from
+       * the JS thread (submit), which costs that thread ~11 us on a VM, a tenth of a signed
+       * Encrypt (docs/decisions/0008). Slower traffic never spins. */
       lib->spinning = 1;
       pthread_mutex_unlock(&lib->mu);
       watch_queue(lib);

@@ -35,16 +35,16 @@ export function transportLimits(settings: Settings): TransportLimits {
   };
 }
 
-/** The HTTP/2 SETTINGS the main port advertises. */
 /**
  * The HTTP/2 connection-level receive window each session opens to (RFC 9113 §6.9: 65,535 bytes
  * until changed; Go's HTTP/2 server uses 1 MiB too). A client with 100 streams of Encrypt in flight
- * sends ~49 KB of request bodies per round; with the default window it is held back until the proxy
- * has consumed half of it, so a request whose answer is already sent cannot end its stream.
+ * sends ~49 KB of request bodies per round, which nearly fills the default window: the client may
+ * then wait for the proxy's WINDOW_UPDATE before it can end streams whose answers are already sent.
  * Bodies are still capped per stream (MAX_BODY_BYTES) and read or discarded as they arrive.
  */
 export const CONNECTION_WINDOW_BYTES = 1024 * 1024;
 
+/** The HTTP/2 SETTINGS the main port advertises. */
 export function h2Settings(l: TransportLimits): http2.Settings {
   return { maxConcurrentStreams: l.maxConcurrentStreams, maxHeaderListSize: MAX_HEADER_LIST_BYTES };
 }
