@@ -165,7 +165,7 @@ describe("timeouts and limits before authentication", () => {
     session.destroy();
   });
 
-  test("HTTP/2 opens the connection's receive window to 1 MiB (RFC 9113's 65,535 bytes hold back 100 streams of Encrypt bodies)", async () => {
+  test("HTTP/2 opens the connection's receive window to 1 MiB (100 streams of Encrypt bodies nearly fill RFC 9113's 65,535 bytes)", async () => {
     const session = http2.connect(proxy.url, { ca: served.ca });
     try {
       // An answer comes after the proxy's SETTINGS and WINDOW_UPDATE.
