@@ -36,7 +36,6 @@ export const serveCommand = defineCommand<{ config?: string; port?: string; ping
       now: ctx.now,
       startCaDigest: fromPrimary?.caDigest,
     });
-    await proxy.stopped;
-    return 0;
+    return await proxy.stopped;
   },
 });

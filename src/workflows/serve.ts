@@ -41,7 +41,8 @@ export interface ServeOptions {
 
 /** A running proxy: `stopped` resolves after a signal-initiated shutdown. */
 export interface Serving {
-  stopped: Promise<void>;
+  /** Resolves to the exit code once serving has ended: 0 after SIGTERM/SIGINT, 1 when no worker is left. */
+  stopped: Promise<number>;
   port: number;
 }
 
@@ -168,7 +169,7 @@ async function serveOne(settings: Settings, opts: ServeOptions, listenForMetrics
     modules?.stop();
     return listener?.close();
   });
-  return serving;
+  return { port: serving.port, stopped: serving.stopped.then(() => 0) };
 }
 
 /** How often `enquiry` is read for GetHealthStatus's per-module ekmFleetDetails. */
@@ -258,8 +259,8 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
   let running = settings;
   const runningCa = caDigest(settings);
   let stopping = false;
-  let resolveStopped!: () => void;
-  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let resolveStopped!: (code: number) => void;
+  const stopped = new Promise<number>((r) => (resolveStopped = r));
 
   const fork = (i: number, quickRestarts: number): Worker => {
     const worker = cluster.fork({ [WORKER_INDEX]: String(i), [WORKER_SESSIONS]: String(sessionShare(total, n, i)) });
@@ -280,15 +281,19 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
 
   // Signals are handled from the first moment: a SIGTERM during start-up stops the workers
   // (never the primary's default action, which would orphan them).
+  /** Replacements waiting for their back-off. */
+  const replacing = new Set<NodeJS.Timeout>();
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+    for (const t of replacing) clearTimeout(t);
+    replacing.clear();
     logger.log("INFO", "shutting down: every worker drains its in-flight requests", { signal });
     void stopWorkers(workers, "SIGTERM").then(async () => {
       logger.log("INFO", "stopped");
       await logger.close();
       process.off("SIGHUP", hup);
-      resolveStopped();
+      resolveStopped(0);
     });
   };
   const hup = () => {
@@ -369,16 +374,28 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
     if (quick > MAX_QUICK_RESTARTS) {
       logger.log("ERROR", "worker keeps dying right after start; not starting it again", { worker: i, code, signal, restarts: w.quickRestarts });
       workers.delete(i);
+      if (workers.size === 0) {
+        // Nothing listens any more: a primary that stayed up would never be restarted by systemd.
+        stopping = true;
+        logger.log("ERROR", "no worker left: exiting with code 1 so that the service manager restarts xksctl", { workers: n });
+        process.off("SIGHUP", hup);
+        void logger.close().then(() => resolveStopped(1));
+      }
       return;
     }
     logger.log("ERROR", "worker exited; starting a new one", { worker: i, pid: worker.process.pid, code, signal });
-    setTimeout(() => {
+    // Not unref'd: with every worker dead, this timer is what keeps the primary alive until it
+    // forks again (an empty event loop would end the primary with code 0, which systemd's
+    // Restart=on-failure ignores). A stop clears it.
+    const timer = setTimeout(() => {
+      replacing.delete(timer);
       if (stopping) return;
       const next = fork(i, quick);
       next.on("message", (m: WorkerMessage) => {
         if (m?.xksctl === "ready") logger.log("INFO", "worker replaced", { worker: i, pid: next.process.pid });
       });
-    }, Math.min(200 * 2 ** quick, 5000)).unref();
+    }, Math.min(200 * 2 ** quick, 5000));
+    replacing.add(timer);
   });
   return { stopped, port: started.port };
 }

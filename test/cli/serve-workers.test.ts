@@ -113,6 +113,41 @@ describe("two workers", () => {
   });
 });
 
+test("when every worker keeps dying right after start, the primary exits 1 so that systemd restarts the service", { timeout: 60_000 }, async () => {
+  const file = config({ server: { workers: 2 } }, "workers-dying.toml");
+  const s = await startServe(file, served.token.env);
+  try {
+    await until(() => lines(s).some((l) => l.msg === "xksctl workers listening"), "the primary's listening line");
+    // Kill each worker as soon as it listens: the first ones, then every replacement.
+    const killed = new Set<number>();
+    const killListening = () => {
+      const pids = [...(lines(s).find((l) => l.msg === "xksctl workers listening")!.pids as number[]), ...lines(s).filter((l) => l.msg === "worker replaced").map((l) => l.pid as number)];
+      for (const pid of pids) {
+        if (killed.has(pid)) continue;
+        killed.add(pid);
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          /* gone already */
+        }
+      }
+    };
+    const exited = new Promise<number | null>((resolve) => s.proc.once("exit", (code) => resolve(code)));
+    const killer = setInterval(killListening, 20);
+    let code: number | null;
+    try {
+      code = await exited;
+    } finally {
+      clearInterval(killer);
+    }
+    assert.equal(code, 1);
+    assert.equal(lines(s).filter((l) => l.msg === "worker keeps dying right after start; not starting it again").length, 2);
+    assert.ok(lines(s).some((l) => l.msg === "no worker left: exiting with code 1 so that the service manager restarts xksctl" && l.level === "ERROR"));
+  } finally {
+    if (s.proc.exitCode === null) await s.stop();
+  }
+});
+
 test("a worker started after a refused reload runs the running settings, not the file: SigV4 stays on", async () => {
   const file = config({ server: { workers: 2 } }, "workers-refused.toml");
   const s = await startServe(file, served.token.env);
