@@ -56,7 +56,7 @@ type WorkerMessage =
  * The primary's answer to "settings?": what it runs (resolved secrets included: never log it) and
  * the digest of the mTLS client CA it started with (the file is read again by the worker).
  */
-type PrimaryMessage = { xksctl: "settings"; settings: Settings; caDigest?: string };
+type PrimaryMessage = { xksctl: "settings"; settings: Settings; caDigest?: string } | { xksctl: "modules"; modules: EkmModule[] };
 
 const WORKER_INDEX = "XKSCTL_WORKER_INDEX";
 const WORKER_SESSIONS = "XKSCTL_WORKER_SESSIONS";
@@ -112,11 +112,22 @@ export async function serve(settings: Settings, opts: ServeOptions): Promise<Ser
   return servePrimary(settings, opts, n);
 }
 
+/** Where GetHealthStatus's per-module details come from: `enquiry` here, or the primary. */
+type ModuleSource = { get: () => EkmModule[] | undefined; stop(): void };
+
+/** What a worker does differently from a single process. */
+interface AsWorker {
+  /** Told once the HSM is open (the primary then starts the next worker). */
+  onHsmOpen(): void;
+  /** The modules the primary reads with `enquiry` (one reader per host, not one per worker). */
+  modules: ModuleSource;
+}
+
 /**
  * One process: the logger, the metrics (only when [metrics] is on: counting costs CPU on every
- * request), the HSM, the proxy. `listenForMetrics` is false in a worker: the primary serves them.
+ * request), the HSM, the proxy. In a worker the primary serves the metrics and reads `enquiry`.
  */
-async function serveOne(settings: Settings, opts: ServeOptions, listenForMetrics = true, onHsmOpen?: () => void): Promise<Serving> {
+async function serveOne(settings: Settings, opts: ServeOptions, worker?: AsWorker): Promise<Serving> {
   const logger = createLogger(settings.tracing, opts.stdout);
   const m = settings.metrics?.is_enabled ? settings.metrics : undefined;
   const metrics = m ? createMetrics() : undefined;
@@ -128,7 +139,7 @@ async function serveOne(settings: Settings, opts: ServeOptions, listenForMetrics
     throw err;
   }
   const h = hsm;
-  onHsmOpen?.();
+  worker?.onHsmOpen();
   let metricsListener: { port: number; close(): Promise<void> } | undefined;
   if (m && metrics) {
     metrics.setSources({
@@ -138,7 +149,7 @@ async function serveOne(settings: Settings, opts: ServeOptions, listenForMetrics
       },
       certificateNotAfter: certificateNotAfterOf(settings),
     });
-    if (listenForMetrics) {
+    if (!worker) {
       metricsListener = await listenMetrics(m.ip, m.port, localText(metrics)).catch(async (err) => {
         await h.close();
         await logger.close();
@@ -153,7 +164,7 @@ async function serveOne(settings: Settings, opts: ServeOptions, listenForMetrics
     h.forgetKeyHandles();
     return next;
   };
-  const modules = nshieldModules(opts.env);
+  const modules = worker ? worker.modules : nshieldModules(opts.env);
   const listener = metricsListener;
   let serving;
   try {
@@ -180,14 +191,17 @@ const ENQUIRY_REFRESH_MS = 60_000;
  * background every minute, one ekmFleetDetails entry each (load sharing puts several behind one
  * PKCS#11 slot, which PKCS#11 alone does not show). Elsewhere undefined: one entry for the token.
  */
-function nshieldModules(env: NodeJS.ProcessEnv): { get: () => EkmModule[] | undefined; stop(): void } | undefined {
+function nshieldModules(env: NodeJS.ProcessEnv, onRead?: (modules: EkmModule[]) => void): ModuleSource | undefined {
   if (!findTool("enquiry", env)) return undefined;
   const exec = createExec(env);
   let modules: EkmModule[] | undefined;
   let timer: NodeJS.Timeout | undefined;
   const read = () => {
     readEnquiry(exec).then(
-      (r) => (modules = r.modules.map((m) => ({ id: `module #${m.index}${m.serial ? ` (ESN ${m.serial})` : ""}`, model: `nShield${m.version ? ` firmware ${m.version}` : ""} (mode ${m.mode}${m.hardwareStatus ? `, hardware ${m.hardwareStatus}` : ""})`, usable: m.usable }))),
+      (r) => {
+        modules = r.modules.map((m) => ({ id: `module #${m.index}${m.serial ? ` (ESN ${m.serial})` : ""}`, model: `nShield${m.version ? ` firmware ${m.version}` : ""} (mode ${m.mode}${m.hardwareStatus ? `, hardware ${m.hardwareStatus}` : ""})`, usable: m.usable }));
+        onRead?.(modules);
+      },
       () => undefined, // keep the last answer; the deep check still tells whether the HSM works
     ).finally(() => (timer = setTimeout(read, ENQUIRY_REFRESH_MS).unref()));
   };
@@ -218,9 +232,15 @@ async function serveWorker(settings: Settings, opts: ServeOptions): Promise<Serv
   const share = (s: Settings): Settings => (Number.isInteger(sessions) && sessions > 0 ? { ...s, pkcs11: { ...s.pkcs11, session_pool_max_size: sessions } } : s);
   try {
     // Reloaded settings get the same share, so a reload compares like with like.
-    const serving = await serveOne(share(settings), { ...opts, reloadSettings: () => share(opts.reloadSettings()) }, false, () =>
-      process.send?.({ xksctl: "hsm-open" } satisfies WorkerMessage),
-    );
+    let modules: EkmModule[] | undefined;
+    const onModules = (m: PrimaryMessage) => {
+      if (m?.xksctl === "modules") modules = m.modules;
+    };
+    process.on("message", onModules);
+    const serving = await serveOne(share(settings), { ...opts, reloadSettings: () => share(opts.reloadSettings()) }, {
+      onHsmOpen: () => process.send?.({ xksctl: "hsm-open" } satisfies WorkerMessage),
+      modules: { get: () => modules, stop: () => process.off("message", onModules) },
+    });
     process.send?.({ xksctl: "ready", port: serving.port } satisfies WorkerMessage);
     // The primary is gone (killed hard): drain and exit rather than serve unsupervised.
     const orphaned = () => process.kill(process.pid, "SIGTERM");
@@ -262,6 +282,12 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
   let resolveStopped!: (code: number) => void;
   const stopped = new Promise<number>((r) => (resolveStopped = r));
 
+  // One `enquiry` reader for the host; every listening worker gets each answer.
+  const modules = nshieldModules(opts.env, (known) => {
+    for (const { worker, ready } of workers.values()) if (ready && worker.isConnected()) worker.send({ xksctl: "modules", modules: known } satisfies PrimaryMessage);
+  });
+  void stopped.then(() => modules?.stop());
+
   const fork = (i: number, quickRestarts: number): Worker => {
     const worker = cluster.fork({ [WORKER_INDEX]: String(i), [WORKER_SESSIONS]: String(sessionShare(total, n, i)) });
     const entry: WorkerEntry = { worker, startedAt: opts.now(), quickRestarts, ready: false };
@@ -272,6 +298,8 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
         worker.send({ xksctl: "settings", settings: running, caDigest: runningCa } satisfies PrimaryMessage);
       } else if (m?.xksctl === "ready") {
         entry.ready = true;
+        const known = modules?.get();
+        if (known) worker.send({ xksctl: "modules", modules: known } satisfies PrimaryMessage);
         // A reload was accepted while it started (it had no SIGHUP handler then): it reloads now.
         if (entry.sent !== running) worker.process.kill("SIGHUP");
       }
@@ -342,6 +370,7 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
   if (stopping) return { stopped, port: "port" in started ? started.port : 0 }; // a signal during start-up
   if ("error" in started) {
     stopping = true;
+    modules?.stop();
     process.off("SIGHUP", hup);
     await stopWorkers(workers, "SIGTERM");
     await logger.close();
@@ -352,6 +381,7 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
   if (m?.is_enabled) {
     const listener = await listenMetrics(m.ip, m.port, clusterText()).catch(async (err) => {
       stopping = true;
+      modules?.stop();
       process.off("SIGHUP", hup);
       await stopWorkers(workers, "SIGTERM");
       throw err;

@@ -9,7 +9,7 @@ import { after, test } from "node:test";
 import { createStandinWorld, type StandinWorld } from "../helpers/operator.js";
 import { servedToken, startServe, type ServeProcess } from "../helpers/serve-process.js";
 import { CREDS, PREFIX } from "../helpers/settings.js";
-import { smithyPost } from "../helpers/sign.js";
+import { agents, smithyPost } from "../helpers/sign.js";
 import { until } from "../helpers/wait.js";
 
 const served = servedToken();
@@ -54,6 +54,34 @@ test("a module enquiry calls unusable is UNAVAILABLE while the other stays ACTIV
   try {
     const f = await untilFleet(s, 2);
     assert.deepEqual(f.map((m) => m.healthStatus), ["ACTIVE", "UNAVAILABLE"]);
+  } finally {
+    await s.stop();
+  }
+});
+
+test("worker processes: one enquiry for the host, and every worker reports its modules", async () => {
+  const world = createStandinWorld(served.token, { NFAST_STANDIN_MODULES: "2" });
+  worlds.push(world);
+  const s = await startServe(served.config({ server: { workers: 2 } }, "modules-workers.toml"), world.env);
+  try {
+    await until(() => s.stdout().includes('"msg":"xksctl workers listening"'), "both workers listening");
+    // Each health check on a connection of its own: the workers take connections in turn.
+    const freshFleet = async () => {
+      const fresh = agents(served.ca);
+      try {
+        const r = await smithyPost(`${s.url}${PREFIX}/kms/xks/v1/health`, { requestMetadata: { kmsRequestId: "h", kmsOperation: "KmsHealthCheck" } }, fresh.h2, main);
+        assert.equal(r.status, 200, r.text);
+        return (r.json.ekmFleetDetails as Fleet).length;
+      } finally {
+        await Promise.all([fresh.h2.close(), fresh.h1.close()]);
+      }
+    };
+    await until(async () => {
+      const counts = [];
+      for (let i = 0; i < 6; i++) counts.push(await freshFleet());
+      return counts.every((n) => n === 2);
+    }, "two module entries from every worker");
+    assert.equal(world.invocations().filter((c) => c.tool === "enquiry").length, 1, "the primary reads enquiry; the workers do not");
   } finally {
     await s.stop();
   }
