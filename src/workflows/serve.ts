@@ -39,7 +39,7 @@ export interface ServeOptions {
   startCaDigest?: string;
 }
 
-/** A running proxy: `stopped` resolves after a signal-initiated shutdown. */
+/** A running proxy: `stopped` resolves when it has ended, after a signal or on its own. */
 export interface Serving {
   /** Resolves to the exit code once serving has ended: 0 after SIGTERM/SIGINT, 1 when no worker is left. */
   stopped: Promise<number>;
@@ -307,10 +307,10 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
     return worker;
   };
 
-  // Signals are handled from the first moment: a SIGTERM during start-up stops the workers
-  // (never the primary's default action, which would orphan them).
   /** Replacements waiting for their back-off. */
   const replacing = new Set<NodeJS.Timeout>();
+  // Signals are handled from the first moment: a SIGTERM during start-up stops the workers
+  // (never the primary's default action, which would orphan them).
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
