@@ -25,11 +25,10 @@ export interface Logger {
 
 const SECRET_FIELD = /(^pin$|_pin$|^pin_|userpin|secret|password|passphrase|authorization|plaintext)/i;
 
-/** Replaces values of secret-looking fields. */
-export function redact(fields: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) out[k] = SECRET_FIELD.test(k) ? "[redacted]" : v;
-  return out;
+/** Copies `fields` into `into` (a new object by default), replacing values of secret-looking fields. */
+export function redact(fields: Record<string, unknown>, into: Record<string, unknown> = {}): Record<string, unknown> {
+  for (const k in fields) into[k] = SECRET_FIELD.test(k) ? "[redacted]" : fields[k];
+  return into;
 }
 
 /** Somewhere lines go. */
@@ -118,7 +117,10 @@ export function createLogger(tracing: Settings["tracing"], stdout: StreamLike = 
     log(level, msg, fields = {}) {
       if (!enabled(level)) return;
       try {
-        p[PINO_LEVEL[level]]({ msg, ...redact(fields), time: new Date().toISOString() });
+        // One object per line: msg, the fields (redacted), time.
+        const line = redact(fields, { msg });
+        line.time = new Date().toISOString();
+        p[PINO_LEVEL[level]](line);
       } catch (err) {
         if (!broken) report(`a log line could not be written (${(err as Error).message}); still serving`);
         broken = true;
