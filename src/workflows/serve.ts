@@ -121,6 +121,8 @@ interface AsWorker {
   onHsmOpen(): void;
   /** The modules the primary reads with `enquiry` (one reader per host, not one per worker). */
   modules: ModuleSource;
+  /** cpuToSpare of the primary's settings: a worker's own share of the sessions would make it count fewer workers. */
+  cpuToSpare: boolean;
 }
 
 /**
@@ -133,7 +135,7 @@ async function serveOne(settings: Settings, opts: ServeOptions, worker?: AsWorke
   const metrics = m ? createMetrics() : undefined;
   let hsm;
   try {
-    hsm = await openHsm(settings, { onEvent: hsmEventLogger(logger), cpuToSpare: cpuToSpare(settings), ...(metrics ? { onOperation: (op, s, ok) => metrics.hsmOperation(op, s, ok) } : {}) });
+    hsm = await openHsm(settings, { onEvent: hsmEventLogger(logger), cpuToSpare: worker ? worker.cpuToSpare : cpuToSpare(settings), ...(metrics ? { onOperation: (op, s, ok) => metrics.hsmOperation(op, s, ok) } : {}) });
   } catch (err) {
     await logger.close();
     throw err;
@@ -240,6 +242,7 @@ async function serveWorker(settings: Settings, opts: ServeOptions): Promise<Serv
     const serving = await serveOne(share(settings), { ...opts, reloadSettings: () => share(opts.reloadSettings()) }, {
       onHsmOpen: () => process.send?.({ xksctl: "hsm-open" } satisfies WorkerMessage),
       modules: { get: () => modules, stop: () => process.off("message", onModules) },
+      cpuToSpare: cpuToSpare(settings),
     });
     process.send?.({ xksctl: "ready", port: serving.port } satisfies WorkerMessage);
     // The primary is gone (killed hard): drain and exit rather than serve unsupervised.
@@ -368,22 +371,23 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
     start(0);
   });
   if (stopping) return { stopped, port: "port" in started ? started.port : 0 }; // a signal during start-up
-  if ("error" in started) {
+  /** A start that cannot complete: the workers stop and the primary lets go of everything it holds. */
+  const abortStart = async () => {
     stopping = true;
     modules?.stop();
     process.off("SIGHUP", hup);
     await stopWorkers(workers, "SIGTERM");
     await logger.close();
+  };
+  if ("error" in started) {
+    await abortStart();
     const e = started.error;
     throw e.code ? new XksctlError(e.code, e.message, { ...(e.remedy ? { remedy: e.remedy } : {}), details: e.details ?? [] }) : new Error(e.message);
   }
   const m = settings.metrics;
   if (m?.is_enabled) {
     const listener = await listenMetrics(m.ip, m.port, clusterText()).catch(async (err) => {
-      stopping = true;
-      modules?.stop();
-      process.off("SIGHUP", hup);
-      await stopWorkers(workers, "SIGTERM");
+      await abortStart();
       throw err;
     });
     logger.log("INFO", "metrics listening", { address: `${m.ip}:${listener.port}` });
