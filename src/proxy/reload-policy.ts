@@ -31,6 +31,9 @@ const FIXED: { key: string; get: Getter; reason: string }[] = [
   { key: "[server] port", get: (s) => s.server.port, reason: RESTART },
   { key: "[server] port_http_ping", get: (s) => s.server.port_http_ping, reason: RESTART },
   { key: "[server] fleet_size", get: (s) => s.server.fleet_size, reason: RESTART },
+  // Node takes the TLS handshake timeout only when the server is created; workers are forked at start.
+  { key: "[server] tls_handshake_timeout_milli", get: (s) => s.server.tls_handshake_timeout_milli, reason: RESTART },
+  { key: "[server] workers", get: (s) => s.server.workers, reason: RESTART },
 ];
 
 /** Tables read once at start-up (the HSM is opened, the logger created, with them). */

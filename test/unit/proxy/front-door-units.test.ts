@@ -92,6 +92,12 @@ test("SIGHUP policy: security and start-up keys are refused, each named; everyth
   assert.deepEqual(reloadRefusals(running, applied), []);
   assert.deepEqual(changedKeys(running, applied), ["server.max_in_flight_requests", "tls.tls_cert_pem", "external_key_stores"]);
   assert.doesNotMatch(JSON.stringify(reloadRefusals(running, weakened)), /9999|1234/, "secrets are compared, never shown");
+  // Read only when the server is created or the workers are forked: a reload cannot apply them.
+  const startOnly = settings((s) => {
+    s.server.tls_handshake_timeout_milli = 5000;
+    s.server.workers = 3;
+  });
+  assert.deepEqual(reloadRefusals(running, startOnly).map((r) => r.key), ["[server] tls_handshake_timeout_milli", "[server] workers"]);
 });
 
 test("SIGHUP policy: an edited mTLS CA file is refused even under the same name", () => {
