@@ -68,7 +68,11 @@ export function readSettingsDocument(file: string): SettingsDocument {
 
 /** Reads and validates a settings file without throwing on problems. */
 export function checkSettingsFile(file: string, deps: ValidateDeps): ValidationResult {
-  const { doc } = readSettingsDocument(file);
+  return checkSettingsDocument(readSettingsDocument(file).doc, file, deps);
+}
+
+/** Validates a settings document already read from `file`, with checkSettingsFile's file-mode warning. */
+export function checkSettingsDocument(doc: Record<string, unknown>, file: string, deps: ValidateDeps): ValidationResult {
   const result = validateSettings(doc, file, deps);
   const mode = fs.statSync(file).mode & 0o777;
   if ((mode & 0o077) !== 0 && holdsInlineSecret(doc)) {

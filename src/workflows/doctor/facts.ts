@@ -5,7 +5,7 @@
  */
 import { isIP } from "node:net";
 import path from "node:path";
-import { checkSettingsFile, locateSettings, readSettingsDocument, type ConfigSource } from "../../config/load.js";
+import { checkSettingsDocument, locateSettings, readSettingsDocument, type ConfigSource } from "../../config/load.js";
 import type { Settings } from "../../config/types.js";
 import type { ValidationResult } from "../../config/validate.js";
 import { XksctlError, isXksctlError } from "../../errors.js";
@@ -39,7 +39,7 @@ export function settingsFacts(run: DoctorRun): Promise<SettingsFacts> {
     run.settingsFile = file;
     try {
       const { doc } = readSettingsDocument(file);
-      const validation = checkSettingsFile(file, { env: deps.env, readSecretFile: (f) => deps.readFile(f) });
+      const validation = checkSettingsDocument(doc, file, { env: deps.env, readSecretFile: (f) => deps.readFile(f) });
       return { file, source, doc, validation, ...(validation.settings ? { settings: validation.settings } : {}) };
     } catch (err) {
       if (isXksctlError(err)) return { file, source, error: err };

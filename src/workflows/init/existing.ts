@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { cknfastPlan, effectiveCknfastVar } from "../../config/cknfastrc.js";
-import { checkSettingsFile, defaultValidateDeps, formatProblem, readSettingsDocument } from "../../config/load.js";
+import { checkSettingsDocument, defaultValidateDeps, formatProblem, readSettingsDocument } from "../../config/load.js";
 import { rawStores } from "../../config/stores.js";
 import type { Settings } from "../../config/types.js";
 import { isXksctlError } from "../../errors.js";
@@ -102,7 +102,7 @@ export async function inspectExisting(
   });
   for (const k of Object.keys(values) as (keyof ExistingValues)[]) if (values[k] === undefined) delete values[k];
 
-  const checked = checkSettingsFile(settingsFile, defaultValidateDeps(deps.env));
+  const checked = checkSettingsDocument(doc, settingsFile, defaultValidateDeps(deps.env));
   if (!checked.settings) broken.push(...checked.problems.map((p) => `settings: ${formatProblem(p)}`));
   else fine.push(`settings valid (${settingsFile})`);
 
