@@ -7,6 +7,7 @@
 import type { Prompts } from "../../context.js";
 import type { Settings } from "../../config/types.js";
 import { XksctlError } from "../../errors.js";
+import { parseUriPrefix } from "../../rules.js";
 import type { Hsm } from "../../hsm/types.js";
 import type { Exec } from "../../platform/exec.js";
 import { askChoice, askYesNo, type Dialog } from "./ask.js";
@@ -73,6 +74,11 @@ export function chooseBackend(answers: Answers, env: NodeJS.ProcessEnv): "nshiel
 }
 
 /** The one value of a string answer, if given. */
+/** The URI path prefix asked for ("none" for none). */
+export function parsePrefixAnswer(raw: string): string {
+  return parseUriPrefix(raw === "none" ? "" : raw.trim(), "--prefix", raw);
+}
+
 export function answer(a: Answers, key: AnswerKey): string | undefined {
   const v = a[key];
   return typeof v === "string" ? v : undefined;

@@ -17,7 +17,7 @@ import type { NamedKey } from "../../hsm/nfast/nfkminfo.js";
 import { packagePath } from "../../platform/package-root.js";
 import { formatMode, readPrivateFile } from "../../platform/secret-file.js";
 import { endpointNameProblem, type TlsProblem } from "../../platform/x509.js";
-import { REGION_RE, assertKeyId, parsePort, parseUriPrefix, uriPathOf } from "../../rules.js";
+import { assertKeyId, parsePort, parseRegion, uriPathOf } from "../../rules.js";
 import { generateXksKey } from "../create-key.js";
 import { createCardSet } from "../create-ocs.js";
 import { consoleConfigText } from "../credentials.js";
@@ -27,7 +27,7 @@ import { askChoice, askSecretTwice, askText, askYesNo, type Dialog } from "./ask
 import { inspectExisting, type ExistingSetup } from "./existing.js";
 import { addExistingKey, addNewKey, roundTripWith } from "./keys.js";
 import { selfSignedPair } from "./tls.js";
-import { answer, chooseExistingAction, confirmPlan, declined, dialogOf, keepExisting, type InitDeps, type InitResult } from "./flow.js";
+import { answer, chooseExistingAction, parsePrefixAnswer, confirmPlan, declined, dialogOf, keepExisting, type InitDeps, type InitResult } from "./flow.js";
 import { plannedEdit, plannedFile, writePlannedFiles, type InitPlan, type PlannedFile } from "./plan.js";
 import { probeNshield, tokenLabelFor, type NshieldMachine } from "./probe.js";
 import { renderInitSettings, settingsFromText, type InitSettings } from "./settings-text.js";
@@ -66,14 +66,6 @@ function parseEndpoint(raw: string): string {
   return v.toLowerCase();
 }
 
-function parsePrefix(raw: string): string {
-  return parseUriPrefix(raw === "none" ? "" : raw.trim(), "--prefix", raw);
-}
-
-function parseRegion(raw: string): string {
-  if (!REGION_RE.test(raw.trim())) throw new XksctlError("XKS_USAGE", `--region must be an AWS region such as us-east-1, got ${JSON.stringify(raw)}`);
-  return raw.trim();
-}
 
 /** The cknfastrc lines of a protection, plus load sharing when the setup uses it. */
 function initCknfastPlan(protection: "module" | "ocs", loadSharing: boolean): CknfastPlan {
@@ -278,11 +270,11 @@ export async function initNshield(deps: InitDeps, a: Answers): Promise<InitResul
   }
 
   // The key store and the endpoint.
-  const prefix = await askText(d, "prefix", { message: 'URI path prefix of the key store ("none" for none)', default: ev?.prefix ?? "/nshield/xks", parse: parsePrefix });
+  const prefix = await askText(d, "prefix", { message: 'URI path prefix of the key store ("none" for none)', default: ev?.prefix ?? "/nshield/xks", parse: parsePrefixAnswer });
   const endpointDefault = ev?.endpoint ?? hostDefault();
   const endpoint = await askText(d, "endpoint", { message: "DNS name KMS connects to (https://NAME, port 443; no IP address)", ...(endpointDefault ? { default: endpointDefault } : {}), parse: parseEndpoint });
   const port = await askText(d, "port", { message: "Port the proxy listens on (KMS uses 443; another port needs a load balancer or NAT in front)", default: String(ev?.port ?? 443), parse: (v) => parsePort(v, "--port") });
-  const region = await askText(d, "region", { message: "AWS region of the KMS key store", default: ev?.region ?? "us-east-1", parse: parseRegion });
+  const region = await askText(d, "region", { message: "AWS region of the KMS key store", default: ev?.region ?? "us-east-1", parse: (v) => parseRegion(v.trim(), "--region") });
   const ip = answer(a, "ip") ?? ev?.ip ?? "0.0.0.0";
   const pingPort = answer(a, "ping-port") !== undefined ? parsePort(answer(a, "ping-port")!, "--ping-port") : (ev?.pingPort ?? 80);
 

@@ -12,12 +12,12 @@ import { XksctlError } from "../../errors.js";
 import { createAesKey } from "../../hsm/pkcs11/create-key.js";
 import { SOFTHSM_MODULE, initSoftHsmToken, writeSoftHsmConf } from "../../hsm/softhsm.js";
 import { ENDPOINT_RULE, endpointNameProblem } from "../../platform/x509.js";
-import { assertKeyId, parsePort, parseRegion, parseUriPrefix, uriPathOf } from "../../rules.js";
+import { assertKeyId, parsePort, parseRegion, uriPathOf } from "../../rules.js";
 import { checkTlsFiles, csrPathFor, newKeyAndCsr, type KeyAndCsr } from "../tls-files.js";
 import type { Answers } from "./answers.js";
 import { askChoice, askText, type Dialog } from "./ask.js";
 import { inspectExisting, type ExistingSetup } from "./existing.js";
-import { answer, chooseExistingAction, confirmPlan, declined, dialogOf, keepExisting, type InitDeps, type InitResult } from "./flow.js";
+import { answer, chooseExistingAction, confirmPlan, declined, dialogOf, keepExisting, parsePrefixAnswer, type InitDeps, type InitResult } from "./flow.js";
 import { addExistingKey, roundTripWith } from "./keys.js";
 import { selfSignedPair } from "./tls.js";
 import { plannedFile, writePlannedFiles, type InitPlan, type PlannedFile } from "./plan.js";
@@ -67,7 +67,7 @@ export async function initSoftHsm(deps: InitDeps, a: Answers): Promise<InitResul
   const prefix = await askText(d, "prefix", {
     message: 'URI path prefix ("none" for none)',
     default: ev?.prefix ?? "none",
-    parse: (raw) => parseUriPrefix(raw === "none" ? "" : raw.trim(), "--prefix", raw),
+    parse: parsePrefixAnswer,
   });
   const endpoint = await askText(d, "endpoint", { message: "Host name clients use", default: ev?.endpoint ?? "localhost", parse: parseLocalEndpoint });
   const port = await askText(d, "port", { message: "Port for the XKS API (HTTPS)", default: String(ev?.port ?? 8443), parse: (v) => parsePort(v, "--port") });
