@@ -142,7 +142,7 @@ struct lib {
   task_t *head, *tail;
   atomic_int nqueued;  /* tasks in head..tail; written under mu, read without it by the watcher */
   int spinning;        /* workers watching the queue instead of sleeping (0 or 1) */
-  int waking;          /* signals sent to sleeping workers that no worker has answered yet */
+  int waking;          /* 1 while a signal sent to a sleeping worker has not been answered by a dequeue (0 or 1) */
   atomic_llong last_submit_ns; /* CLOCK_MONOTONIC of the latest submit (the watcher's hint) */
   long long spin_ns;   /* immutable: how long an idle worker watches the queue (0 = never) */
   /* Finished tasks waiting for the JS thread. Non-empty exactly while one tsfn call (data NULL) is

@@ -14,7 +14,7 @@
 import path from "node:path";
 
 /** The variable systemd sets for a service with LoadCredential= lines. */
-export const CREDENTIALS_DIRECTORY = "CREDENTIALS_DIRECTORY";
+const CREDENTIALS_DIRECTORY = "CREDENTIALS_DIRECTORY";
 
 const CRED_PREFIX = /^\$(?:\{CREDENTIALS_DIRECTORY\}|CREDENTIALS_DIRECTORY)(?=\/|$)/;
 

@@ -9,7 +9,7 @@ import { SCHEMA, type FieldSpec, type TableSpec } from "./schema.js";
 import type { AllowRule, Credential, KeyStoreSettings, Settings } from "./types.js";
 
 /** The fields an [[external_key_stores.allow]] rule may name. */
-export const ALLOW_FIELDS = ["principal", "operations", "kms_key_arn", "source_vpc", "source_vpce", "via_service"] as const;
+const ALLOW_FIELDS = ["principal", "operations", "kms_key_arn", "source_vpc", "source_vpce", "via_service"] as const;
 
 /** One thing wrong with the file. */
 export interface Problem {

@@ -82,7 +82,7 @@ export interface ChainCheck {
 const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
 /** Longest host KMS accepts: XksProxyUriEndpoint is at most 128 characters including "https://". */
-export const ENDPOINT_MAX = 128 - "https://".length;
+const ENDPOINT_MAX = 128 - "https://".length;
 
 /** What the endpoint rule says in one line. */
 export const ENDPOINT_RULE =

@@ -8,9 +8,7 @@ import http from "node:http";
 import type net from "node:net";
 import client from "prom-client";
 import { XksctlError } from "../errors.js";
-
-/** The HSM operations timed by xksctl_hsm_operation_duration_seconds. */
-export type HsmOperationName = "encrypt" | "decrypt" | "key_metadata" | "list_keys" | "health_check";
+import type { HsmOperation } from "../hsm/types.js";
 
 /** What the proxy reports and what it reads at scrape time. */
 export interface ProxyMetrics {
@@ -18,7 +16,7 @@ export interface ProxyMetrics {
   /** One answered request: its operation, store, status and errorName ("" for success), and duration. */
   request(operation: string, store: string, status: number, errorName: string, seconds: number): void;
   /** One HSM operation (all its PKCS#11 calls) and whether it succeeded. */
-  hsmOperation(name: HsmOperationName, seconds: number, ok: boolean): void;
+  hsmOperation(name: HsmOperation, seconds: number, ok: boolean): void;
   /** A SIGHUP: applied, refused (weakens security or needs a restart) or failed (the file is broken). */
   reload(outcome: "applied" | "refused" | "failed"): void;
   /** Scrape-time readings: sessions, waiters, health, certificate expiry. */

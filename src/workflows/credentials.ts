@@ -139,7 +139,7 @@ function refuseEnvSource(store: RawStore): void {
 }
 
 /** How to make a running proxy re-read the settings. */
-export const RELOAD_COMMANDS = ["systemctl reload xksctl", "kill -HUP <pid of xksctl serve>"] as const;
+const RELOAD_COMMANDS = ["systemctl reload xksctl", "kill -HUP <pid of xksctl serve>"] as const;
 
 /** One credential of a store as written in the file. */
 interface StoredCredential {

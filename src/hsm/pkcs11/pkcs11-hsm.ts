@@ -454,7 +454,7 @@ export class Pkcs11Hsm implements Hsm {
     // thread would otherwise run after C_Finalize, or after the next C_Initialize on a session
     // handle number the new initialisation may have reused.
     for (let waited = 0; this.lib.pending() > 0; waited += 50) {
-      if (waited === 1000) this.opts.onEvent?.("warn", `waiting for ${this.lib.inFlight()} PKCS#11 call(s) still inside the library before C_Finalize`);
+      if (waited === 1000) this.opts.onEvent?.("warn", `waiting for ${this.lib.pending()} PKCS#11 call(s) queued or inside the library before C_Finalize`);
       if (this.closed) return;
       await sleep(50);
     }

@@ -58,14 +58,13 @@ const namedKeysFact = (run: DoctorRun) => fact<NamedKey[]>(run, "nshield-keys", 
 const cardsetsFact = (run: DoctorRun) => fact<CardsetInfo[]>(run, "nshield-cardsets", () => listCardsets(run.deps.exec));
 
 /** cknfastrc's variables with this environment's overrides (the environment wins, as in libcknfast). */
-function cknfastVars(run: DoctorRun): { file: string; vars: Map<string, string>; fromEnv: Set<string>; missing: boolean } {
+function cknfastVars(run: DoctorRun): { file: string; vars: Map<string, string>; fromEnv: Set<string> } {
   const file = defaultCknfastrcPath(run.deps.env);
   let text = "";
-  let missing = false;
   try {
     text = run.deps.readFile(file);
   } catch {
-    missing = true;
+    /* no cknfastrc: the environment alone */
   }
   const vars = parseCknfastrc(text);
   const fromEnv = new Set<string>();
@@ -75,7 +74,7 @@ function cknfastVars(run: DoctorRun): { file: string; vars: Map<string, string>;
       fromEnv.add(k);
     }
   }
-  return { file, vars, fromEnv, missing };
+  return { file, vars, fromEnv };
 }
 
 /** The protection of the keys the stores use: from `nfkminfo -l`, else the token label (a card set name means OCS). */
