@@ -57,7 +57,7 @@ export const ERROR_CATALOGUE = {
     exitCode: 1,
     remedy: "Allow AES-256 key generation for this user and token (nShield: a Security World or card set that permits it).",
   },
-  XKS_NATIVE_DRIVER: { exitCode: 1, remedy: "Build the native PKCS#11 driver: `npm run build:native` in the xksctl folder (needs make and g++)." },
+  XKS_NATIVE_DRIVER: { exitCode: 1, remedy: "Build the native PKCS#11 driver: `npm run build:native` in the xksctl folder (needs make, g++ and python3)." },
   XKS_HSM_OPERATION: {
     exitCode: 1,
     remedy: "Run `xksctl doctor --group pkcs11` to see which step fails (library, token, PIN, keys, round trip, IV), then check the HSM's log.",
