@@ -143,8 +143,12 @@ describe("timeouts and limits before authentication", () => {
   });
 
   test("an idle connection is closed after idle_timeout_milli", async () => {
-    const { socket } = await h1(proxy.port);
+    // One request first, so that the headers timeout (300 ms here) cannot be what closes it.
+    const { socket, received } = await h1(proxy.port);
+    socket.write("GET /ping HTTP/1.1\r\nHost: localhost\r\n\r\n");
     await closed(socket);
+    assert.match(received(), /^HTTP\/1\.1 200 /);
+    assert.match(received(), /\r\nkeep-alive: timeout=1\r\n/i, "the idle timeout (1 s) is the keep-alive timeout announced");
   });
 
   test("connections over max_connections are closed at once; the ones within keep working", async () => {
