@@ -128,7 +128,7 @@ export class XksError extends Error {
     const entry = XKS_SITUATIONS[situation];
     const m: Message = entry.message;
     // An expected outcome, never logged with a stack: capturing one would be most of the cost of
-    // a 429 under a flood.
+    // answering a client's mistake (the flood's 429 is rendered once, src/proxy/server.ts).
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     super(typeof m === "string" ? m : m(opts.field ?? "requestMetadata"));
