@@ -28,7 +28,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import pkcs11js from "pkcs11js";
 import { Agent, request } from "undici";
-import { freePort } from "../test/helpers/serve-process.js";
+import { freePort } from "../test/helpers/port.js";
 import { CREDS, PREFIX, testSettings, writeSettings } from "../test/helpers/settings.js";
 import { smithySign } from "../test/helpers/sign.js";
 import { SOFTHSM_LIB, addKeys, createTestToken, removeTestToken, type TestToken } from "../test/helpers/softhsm.js";

@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 if [ ${#files[@]} -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
 mkdir -p build
-node --import tsx --test \
+# No test waits forever (node's default timeout is Infinity): a hang fails one test, never the
+# whole run. (--test-force-exit is not used: on Node 20 it cuts the TAP file short.)
+node --import tsx --test --test-timeout=300000 \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination=build/test-results.tap \
   "${files[@]}"

@@ -6,7 +6,6 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -16,7 +15,10 @@ import { testSettings, writeSettings } from "./settings.js";
 import { agents, send } from "./sign.js";
 import { SOFTHSM_LIB, removeTestToken, type TestToken } from "./softhsm.js";
 import { createTestPki, type TestPki } from "./tls.js";
+import { freePort } from "./port.js";
 import { until } from "./wait.js";
+
+export { freePort };
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 /** The binary under test (XKSCTL_TEST_BIN: another build of it, for development). */
@@ -26,6 +28,16 @@ export const BIN = process.env.XKSCTL_TEST_BIN ?? path.join(ROOT, "bin/xksctl.cj
 export function slowHsmLibrary(): string {
   return execFileSync("bash", [path.join(ROOT, "test/fixtures/slowhsm/build.sh")], { encoding: "utf8" }).trim();
 }
+
+/**
+ * Every serve process a test started and that has not exited: killed once the file's tests are
+ * done, so a test that failed or timed out before its own cleanup never leaves a proxy running
+ * (whose pipes would keep the test file, and so the whole run, waiting).
+ */
+const live = new Set<ChildProcess>();
+after(() => {
+  for (const proc of live) proc.kill("SIGKILL");
+});
 
 /** A running serve process. */
 export interface ServeProcess {
@@ -54,17 +66,6 @@ export function runBin(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_00
   });
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** How startServe runs `serve` and knows it is up. */
 export interface ServeOptions {
@@ -92,6 +93,8 @@ export async function startServe(fileOrArgs: string | string[], env: NodeJS.Proc
   const args = Array.isArray(fileOrArgs) ? fileOrArgs : ["serve", "--config", fileOrArgs, "--port", String(pingPort)];
   const [command, argv] = opts.bin ? [opts.bin, args] : [process.execPath, [BIN, ...args]];
   const proc = spawn(command, argv, { env, cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
+  live.add(proc);
+  proc.once("exit", () => live.delete(proc));
   let out = "";
   let err = "";
   proc.stdout.on("data", (d) => (out += d));
