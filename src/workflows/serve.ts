@@ -259,6 +259,9 @@ async function serveWorker(settings: Settings, opts: ServeOptions): Promise<Serv
       ? { xksctl: "startup-error", code: err.code, message: err.message, remedy: err.remedy, details: [...err.details] }
       : { xksctl: "startup-error", message: (err as Error)?.message ?? String(err) };
     await new Promise<void>((resolve) => (process.send ? process.send(message, undefined, undefined, () => resolve()) : resolve()));
+    // The IPC channel would keep this process alive: a replacement that cannot start must exit
+    // (with the CLI's code 1) for the primary to count it and try again.
+    cluster.worker?.disconnect();
     throw err;
   }
 }
@@ -267,6 +270,9 @@ async function serveWorker(settings: Settings, opts: ServeOptions): Promise<Serv
 const MAX_QUICK_RESTARTS = 5;
 /** A worker that lived this long is healthy: its crash counter starts again. */
 const HEALTHY_AFTER_MS = 30_000;
+
+/** How long a new worker has the HSM to itself before the next replacement starts anyway. */
+const REPLACEMENT_TURN_MS = 5_000;
 
 /** The primary: starts `n` workers, waits until each listens, forwards signals, replaces the dead. */
 async function servePrimary(settings: Settings, opts: ServeOptions, n: number): Promise<Serving> {
@@ -400,6 +406,32 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
     port: started.port,
   });
 
+  // Replacements open the HSM one at a time too, as at start-up: workers that died together
+  // would otherwise log in together (SoftHSM can then fail one of them: CKR_GENERAL_ERROR). A new
+  // worker has the HSM to itself until it has opened it, exits, or REPLACEMENT_TURN_MS passes (an
+  // HSM that hangs one login must not keep every other worker from being replaced).
+  let turn = Promise.resolve();
+  const replace = (i: number, quick: number) => {
+    turn = turn.then(
+      () =>
+        new Promise<void>((resolve) => {
+          if (stopping) return resolve();
+          const timer = setTimeout(() => done(), REPLACEMENT_TURN_MS).unref();
+          const done = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          const next = fork(i, quick);
+          next.on("message", (m: WorkerMessage) => {
+            if (m?.xksctl === "hsm-open") done();
+            else if (m?.xksctl === "ready") logger.log("INFO", "worker replaced", { worker: i, pid: next.process.pid });
+            else if (m?.xksctl === "startup-error") logger.log("ERROR", "a new worker could not start", { worker: i, pid: next.process.pid, code: m.code, detail: m.message });
+          });
+          next.once("exit", done);
+        }),
+    );
+  };
+
   cluster.on("exit", (worker, code, signal) => {
     const entry = [...workers.entries()].find(([, w]) => w.worker === worker);
     if (!entry || stopping) return;
@@ -423,11 +455,7 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
     // Restart=on-failure ignores). A stop clears it.
     const timer = setTimeout(() => {
       replacing.delete(timer);
-      if (stopping) return;
-      const next = fork(i, quick);
-      next.on("message", (m: WorkerMessage) => {
-        if (m?.xksctl === "ready") logger.log("INFO", "worker replaced", { worker: i, pid: next.process.pid });
-      });
+      replace(i, quick);
     }, Math.min(200 * 2 ** quick, 5000));
     replacing.add(timer);
   });

@@ -5,12 +5,14 @@
  * start-up failure is the same one-line error.
  */
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import fs, { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { cpuToSpare, sessionShare, workerCount } from "../../src/workflows/serve.js";
 import type { Settings } from "../../src/config/types.js";
 import { keyPath, md } from "../helpers/proxy.js";
-import { runBin, servedToken, startServe, type ServeProcess } from "../helpers/serve-process.js";
+import { freePort, runBin, servedToken, slowHsmLibrary, startServe, type ServeProcess } from "../helpers/serve-process.js";
+import { clearControl, writeControl } from "../fixtures/slowhsm/control.mjs";
 import { CREDS, PREFIX } from "../helpers/settings.js";
 import { agents, send, smithyPost } from "../helpers/sign.js";
 import { until } from "../helpers/wait.js";
@@ -132,19 +134,83 @@ test("when every worker keeps dying right after start, the primary exits 1 so th
         }
       }
     };
-    const exited = new Promise<number | null>((resolve) => s.proc.once("exit", (code) => resolve(code)));
     const killer = setInterval(killListening, 20);
-    let code: number | null;
     try {
-      code = await exited;
+      // Six starts of each worker with back-offs of 0.4 … 5 s: about 15 s here.
+      await until(() => s.proc.exitCode !== null, "the primary to exit", 45_000).catch((e: Error) => {
+        throw new Error(`${e.message}\nkilled: ${[...killed].join(",")}\nthe primary's last lines:\n${s.stdout().split("\n").slice(-25).join("\n")}\nstderr: ${s.stderr()}`);
+      });
     } finally {
       clearInterval(killer);
     }
-    assert.equal(code, 1);
+    assert.equal(s.proc.exitCode, 1);
     assert.equal(lines(s).filter((l) => l.msg === "worker keeps dying right after start; not starting it again").length, 2);
     assert.ok(lines(s).some((l) => l.msg === "no worker left: exiting with code 1 so that the service manager restarts xksctl" && l.level === "ERROR"));
   } finally {
-    if (s.proc.exitCode === null) await s.stop();
+    if (s.proc.exitCode === null) await s.stop("SIGKILL");
+  }
+});
+
+test("a new worker that cannot open the HSM exits, is logged and tried again; once the HSM answers, it serves", async () => {
+  const control = path.join(served.token.dir, "workers-control");
+  fs.rmSync(control, { force: true });
+  const file = config({ server: { workers: 2 } }, "workers-shim.toml", slowHsmLibrary());
+  const s = await startServe(file, { ...served.token.env, SLOWHSM_CONTROL: control });
+  try {
+    await until(() => lines(s).some((l) => l.msg === "xksctl workers listening"), "the primary's listening line");
+    writeControl(control, ["fail C_Login CKR_DEVICE_ERROR"]);
+    const pids = lines(s).find((l) => l.msg === "xksctl workers listening")!.pids as number[];
+    process.kill(pids[0]!, "SIGKILL");
+    const failed = await until(() => lines(s).find((l) => l.msg === "a new worker could not start"), "the failed start logged");
+    assert.equal(failed.worker, 0);
+    assert.match(String(failed.detail), /C_Login .*CKR_DEVICE_ERROR/);
+    // It exited (before, it stayed alive on its IPC channel and was never tried again).
+    await until(() => lines(s).some((l) => l.msg === "worker exited; starting a new one" && l.pid === failed.pid && l.code === 1), "the failed worker's exit");
+    clearControl(control);
+    await until(() => lines(s).some((l) => l.msg === "worker replaced" && l.worker === 0), "a new worker listens");
+    const rs = await Promise.all(Array.from({ length: 16 }, () => encrypt(s)));
+    assert.ok(rs.every((r) => r.status === 200), rs.map((r) => r.status).join(","));
+  } finally {
+    await s.stop();
+  }
+});
+
+/** The live child processes of `pid` (from /proc). */
+function childrenOf(pid: number): number[] {
+  const kids: number[] = [];
+  for (const name of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
+      const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(ppid) === pid && state !== "Z") kids.push(Number(name));
+    } catch {
+      /* gone */
+    }
+  }
+  return kids;
+}
+
+test("a new worker whose login hangs does not hold up the next one", async () => {
+  const control = path.join(served.token.dir, "workers-hang-control");
+  fs.rmSync(control, { force: true });
+  const file = config({ server: { workers: 2 } }, "workers-hang.toml", slowHsmLibrary());
+  // A fixed port: with --port 0, workers started after every worker had died would get a new one.
+  const s = await startServe(["serve", "--config", file, "--port", String(await freePort())], { ...served.token.env, SLOWHSM_CONTROL: control });
+  try {
+    await until(() => lines(s).some((l) => l.msg === "xksctl workers listening"), "the primary's listening line");
+    writeControl(control, ["hang C_Login"]);
+    const old = lines(s).find((l) => l.msg === "xksctl workers listening")!.pids as number[];
+    for (const pid of old) process.kill(pid, "SIGKILL");
+    // The first new worker hangs in C_Login; the second starts once the first's turn (5 s) is over.
+    await until(() => childrenOf(s.proc.pid!).filter((p) => !old.includes(p)).length === 2, "two new workers", 20_000);
+    assert.equal(lines(s).filter((l) => l.msg === "worker replaced").length, 0, "both are still logging in");
+    clearControl(control);
+    await until(() => lines(s).filter((l) => l.msg === "worker replaced").length === 2, "both new workers listen");
+    const rs = await Promise.all(Array.from({ length: 16 }, () => encrypt(s)));
+    assert.ok(rs.every((r) => r.status === 200), rs.map((r) => r.status).join(","));
+  } finally {
+    await s.stop();
   }
 });
 
