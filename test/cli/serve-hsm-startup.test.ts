@@ -8,6 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { readStats } from "../fixtures/slowhsm/control.mjs";
 import { runBin, servedToken, slowHsmLibrary } from "../helpers/serve-process.js";
 
 const served = servedToken();
@@ -55,6 +56,20 @@ test("C_OpenSession refused", async () => {
 test("C_GenerateKey refused for the health-check session key", async () => {
   const r = await serveWith("fail C_GenerateKey CKR_FUNCTION_NOT_SUPPORTED");
   assertClean(r, /✖ C_GenerateKey refused the health-check session key .*CKR_FUNCTION_NOT_SUPPORTED/, /→ Allow AES-256 key generation/);
+});
+
+test("after a start-up failure, C_Finalize waits for the pool's C_CloseSession calls (never during them)", async () => {
+  const stats = path.join(dir, "finalize-stats.json");
+  const control = path.join(dir, "finalize-control");
+  // The pool's 4 sessions are closed first and not awaited; the health and anchor sessions are
+  // closed next, one after the other. The first 4 closes take 300 ms more.
+  fs.writeFileSync(control, "fail C_GenerateKey CKR_FUNCTION_NOT_SUPPORTED\ndelay C_CloseSession 300 count=4\n");
+  const config = served.config({ pkcs11: { session_pool_max_size: 4 } }, "finalize.toml", shim);
+  const r = await runBin(["serve", "--config", config], { ...served.token.env, SLOWHSM_CONTROL: control, SLOWHSM_STATS: stats }, 15_000);
+  assert.equal(r.code, 1, r.stderr);
+  const s = readStats(stats)!;
+  assert.ok(s.calls.C_CloseSession === 6 && s.calls.C_Finalize === 1, JSON.stringify(s.calls));
+  assert.equal(s.finalize_during_calls, 0, "C_Finalize while C_CloseSession calls were inside the module");
 });
 
 test("C_Initialize refused (hardserver not running)", async () => {
