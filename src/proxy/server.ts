@@ -442,7 +442,14 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     health,
     async listen() {
       const port = await bind(main, initial.server.port, "the XKS API");
-      const boundPing = ping ? await bind(ping, pingPort, "/ping") : undefined;
+      let boundPing: number | undefined;
+      try {
+        boundPing = ping ? await bind(ping, pingPort, "/ping") : undefined;
+      } catch (err) {
+        // A listening main port would keep the process alive after its one-line error.
+        await new Promise((r) => main.close(r));
+        throw err;
+      }
       admission.start();
       health.start();
       return { port, pingPort: boundPing };

@@ -11,6 +11,7 @@ import { NSHIELD_SAMPLE_PROBLEMS, nshieldShapedSettings } from "../helpers/refer
 import { runBin, servedToken, slowHsmLibrary, startServe } from "../helpers/serve-process.js";
 import { CREDS, PREFIX, writeSettings } from "../helpers/settings.js";
 import { send, smithyPost } from "../helpers/sign.js";
+import { until } from "../helpers/wait.js";
 
 const served = servedToken();
 const config = served.config;
@@ -68,6 +69,15 @@ describe("start-up errors are one clear message and exit 1", () => {
     blocker.close();
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`Cannot listen on 127\\.0\\.0\\.1:${port} for the XKS API: EADDRINUSE`));
+  });
+  test("the /ping port already in use: exit 1 with the one-line error (the main port, already bound, is let go)", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const r = await runBin(["serve", "--config", config({ server: { port_http_ping: port } }, "ping-in-use.toml"), "--port", "0"], served.token.env);
+    blocker.close();
+    assert.equal(r.code, 1, `exit code (null: still running after 20 s, killed)\n${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`Cannot listen on 127\\.0\\.0\\.1:${port} for /ping: EADDRINUSE`));
   });
   test("no settings file at all", async () => {
     const env = { ...served.token.env };
@@ -128,14 +138,14 @@ describe("reload", () => {
       const fresh = { accessKeyId: "RELOADEDACCESSKEY2345", secret: "r".repeat(44) };
       config({ external_key_stores: [{ uri_path_prefix: PREFIX, sigv4_access_key_id: fresh.accessKeyId, sigv4_secret_access_key: fresh.secret, xks_key_id_set: ["foo"] }] }, "reload.toml");
       s.proc.kill("SIGHUP");
-      for (let i = 0; i < 200 && !s.stdout().includes("settings reloaded"); i++) await new Promise((r) => setTimeout(r, 10));
+      await until(() => s.stdout().includes("settings reloaded"), "the reload");
       assert.match(s.stdout(), /"msg":"settings reloaded \(key sets, credentials, TLS files\)"/);
       assert.equal((await smithyPost(url, encBody(), served.h2, fresh)).status, 200, "the new credential works");
       assert.equal((await smithyPost(url, encBody(), served.h2, main)).status, 401, "the old one is gone");
       const fs = await import("node:fs");
       fs.writeFileSync(file, "[server]\nport = = 1\n");
       s.proc.kill("SIGHUP");
-      for (let i = 0; i < 200 && !s.stdout().includes("settings reload failed"); i++) await new Promise((r) => setTimeout(r, 10));
+      await until(() => s.stdout().includes("settings reload failed"), "the refused reload");
       assert.match(s.stdout(), /"level":"ERROR","msg":"settings reload failed; keeping the running settings"/);
       assert.equal((await smithyPost(url, encBody(), served.h2, fresh)).status, 200, "still serving with the last good settings");
     } finally {
@@ -193,7 +203,7 @@ describe("a slow HSM", () => {
     const inFlight = smithyPost(`${s.url}${keyPath(PREFIX, "foo", "encrypt")}`, encBody(), served.h2, main);
     // Signal only once the request has reached the proxy (a request still on its way when the
     // proxy stops is refused, as it should be).
-    for (let i = 0; i < 500 && !s.stdout().includes('"msg":"request received"'); i++) await new Promise((r) => setTimeout(r, 10));
+    await until(() => s.stdout().includes('"msg":"request received"'), "the request to reach the proxy");
     const exit = s.stop("SIGTERM");
     const r = await inFlight;
     assert.equal(r.status, 200, r.text);
