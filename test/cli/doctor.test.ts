@@ -10,7 +10,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { freePort, runBin, startServe, type ServeProcess } from "../helpers/serve-process.js";
+import { freePorts } from "../helpers/port.js";
+import { runBin, startServe, type ServeProcess } from "../helpers/serve-process.js";
 import { STANDIN_BIN } from "../helpers/operator.js";
 import { DOCTOR_CHECKS } from "../../src/workflows/doctor/index.js";
 
@@ -34,8 +35,8 @@ const line = (out: string, id: string): string => out.split("\n").find((l) => ne
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-doctor-cli-"));
-  port = await freePort();
-  const pingPort = await freePort();
+  let pingPort: number;
+  [port, pingPort] = (await freePorts(2)) as [number, number];
   const init = await runBin(["init", "--backend", "softhsm", "--dir", dir, "--port", String(port), "--ping-port", String(pingPort), "--yes"], env, 120_000);
   assert.equal(init.code, 0, `init: ${init.stdout}\n${init.stderr}`);
   settings = path.join(dir, "settings.toml");

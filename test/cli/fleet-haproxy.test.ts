@@ -23,6 +23,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Agent } from "undici";
 import { keyPath, md } from "../helpers/proxy.js";
+import { freePorts } from "../helpers/port.js";
 import { freePort, servedToken, startServe, type ServeProcess } from "../helpers/serve-process.js";
 import { CREDS, PREFIX } from "../helpers/settings.js";
 import { smithyPost } from "../helpers/sign.js";
@@ -106,9 +107,11 @@ function clientLoop(url: string) {
 
 describe("two instances behind HAProxy", () => {
   test("SIGTERM to one instance under steady traffic: zero failed requests", opts, async () => {
-    const ping = [await freePort(), await freePort()];
+    // Every port chosen at once: with --port 0 an instance could be given the other's /ping port.
+    const [main0, main1, ...ping] = (await freePorts(4)) as [number, number, number, number];
     const files = ping.map((p, i) => shared.config({ server: { port_http_ping: p, workers: 1 } }, `instance-${i}.toml`));
-    const [a, b] = [await startServe(files[0]!, shared.token.env), await startServe(files[1]!, shared.token.env)] as [ServeProcess, ServeProcess];
+    const start = (file: string, port: number) => startServe(["serve", "--config", file, "--port", String(port)], shared.token.env);
+    const [a, b] = [await start(files[0]!, main0), await start(files[1]!, main1)] as [ServeProcess, ServeProcess];
     const front = await freePort();
     const sock = path.join(dir, "haproxy.sock");
     const cfg = path.join(dir, "haproxy.cfg");
