@@ -11,7 +11,7 @@ import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { request } from "undici";
 import { keyPath, md } from "../helpers/proxy.js";
-import { runBin, servedToken, startServe, type ServeProcess } from "../helpers/serve-process.js";
+import { logLines, runBin, servedToken, startServe, type ServeProcess } from "../helpers/serve-process.js";
 import { CREDS, PREFIX } from "../helpers/settings.js";
 import { smithyPost } from "../helpers/sign.js";
 import { until } from "../helpers/wait.js";
@@ -20,7 +20,7 @@ const served = servedToken();
 const config = served.config;
 const main = { accessKeyId: CREDS.main.id, secret: CREDS.main.secret };
 
-const lines = (s: ServeProcess) => s.stdout().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = logLines;
 const encrypt = (s: ServeProcess, keyId = "foo") =>
   smithyPost(`${s.url}${keyPath(PREFIX, keyId, "encrypt")}`, { requestMetadata: md(), plaintext: Buffer.from("metrics").toString("base64"), encryptionAlgorithm: "AES_GCM" }, served.h2, main);
 

@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { cpuToSpare, sessionShare, workerCount } from "../../src/workflows/serve.js";
 import type { Settings } from "../../src/config/types.js";
 import { keyPath, md } from "../helpers/proxy.js";
-import { freePort, runBin, servedToken, slowHsmLibrary, startServe, type ServeProcess } from "../helpers/serve-process.js";
+import { freePort, logLines, runBin, servedToken, slowHsmLibrary, startServe, type ServeProcess } from "../helpers/serve-process.js";
 import { clearControl, writeControl } from "../fixtures/slowhsm/control.mjs";
 import { CREDS, PREFIX } from "../helpers/settings.js";
 import { agents, send, smithyPost } from "../helpers/sign.js";
@@ -33,7 +33,7 @@ async function unsignedEncrypt(s: ServeProcess): Promise<number> {
     await Promise.all([fresh.h2.close(), fresh.h1.close()]);
   }
 }
-const lines = (s: ServeProcess) => s.stdout().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = logLines;
 
 describe("worker counts and session shares", () => {
   const s = (workers: number | undefined, pool: number) => ({ server: { workers }, pkcs11: { session_pool_max_size: pool } }) as unknown as Settings;

@@ -50,6 +50,19 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * The JSON log lines `s` has written so far. Only complete lines: the last one may still be
+ * arriving (a pipe delivers it in pieces), and parsing half of it would throw.
+ */
+export function logLines(s: ServeProcess): Record<string, unknown>[] {
+  return s
+    .stdout()
+    .split("\n")
+    .slice(0, -1)
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
 /** Runs the CLI to completion. */
 export function runBin(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

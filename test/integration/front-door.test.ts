@@ -14,6 +14,7 @@ import { keyPath, md, startTestProxy, type TestProxy } from "../helpers/proxy.js
 import { servedToken } from "../helpers/serve-process.js";
 import { CREDS, PREFIX } from "../helpers/settings.js";
 import { agents, send, smithyPost, smithySign, type WireResponse } from "../helpers/sign.js";
+import { until } from "../helpers/wait.js";
 
 const main = { accessKeyId: CREDS.main.id, secret: CREDS.main.secret };
 const encBody = (extra: Record<string, unknown> = {}) => ({ requestMetadata: md(), plaintext: "AAAA", encryptionAlgorithm: "AES_GCM", ...extra });
@@ -198,8 +199,7 @@ describe("a body over the cap ends its stream at once", () => {
     assert.equal(await status, 501);
     await new Promise((r) => req.once("end", r));
     assert.equal(JSON.parse(text).errorName, "UnsupportedOperationException");
-    for (let i = 0; i < 100 && proxy.server.stats().streams > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(proxy.server.stats().streams, 0, "the proxy closed the stream");
+    await until(() => proxy.server.stats().streams === 0, "the proxy to close the stream");
     session.destroy();
   });
 
@@ -217,11 +217,10 @@ describe("an aborted HTTP/1.1 upload", () => {
     const proxy = await startTestProxy({ token: served.token, pki: served.pki });
     const { socket } = await h1(proxy.port);
     socket.write(`POST ${ENCRYPT} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"requestMetadata":`);
-    for (let i = 0; i < 100 && proxy.server.stats().inFlight === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await until(() => proxy.server.stats().inFlight > 0, "the upload to be admitted");
     assert.equal(proxy.server.stats().inFlight, 1, "the upload was admitted");
     socket.destroy();
-    for (let i = 0; i < 100 && proxy.server.stats().inFlight > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(proxy.server.stats().inFlight, 0);
+    await until(() => proxy.server.stats().inFlight === 0, "the aborted upload to leave the in-flight count");
     // A grace period far beyond the test's timeout: close() must not wait for it.
     await proxy.server.close(600_000);
     await proxy.hsm.close();
@@ -238,7 +237,7 @@ describe("admission control: 429 before the body is read or the signature checke
     // The first request is admitted and waits for its body.
     const first = session.request({ ":method": "POST", ":path": ENCRYPT, "content-type": "application/json" });
     first.write("{");
-    for (let i = 0; i < 100 && proxy.server.stats().inFlight === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await until(() => proxy.server.stats().inFlight > 0, "the first request to be admitted");
     assert.equal(proxy.server.stats().inFlight, 1);
     // The second: no signature, no body sent, stream left open. Before the fix it waited for its body.
     const second = session.request({ ":method": "POST", ":path": ENCRYPT, "content-type": "application/json" });
