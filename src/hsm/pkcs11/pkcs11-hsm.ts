@@ -424,7 +424,9 @@ export class Pkcs11Hsm implements Hsm {
           this.dropHealth(gen);
           if (err.fate === "reset") this.scheduleReset(err);
           const lost = err.fate === "stale" || isHandleInvalid(err.ckr);
-          if (!lost || attempt > 0 || this.gen !== gen) throw err;
+          // Not during a re-initialisation (another request's device error): the retry's calls
+          // would race its C_Finalize.
+          if (!lost || attempt > 0 || this.gen !== gen || this.resetting) throw err;
           if (err.ckr === CKR.USER_NOT_LOGGED_IN) await this.relogin(gen, epoch);
         }
       }
