@@ -34,12 +34,15 @@ const opts = { skip: !haveHaproxy && "haproxy is missing (scripts/deps.sh instal
 
 const shared = servedToken();
 let dir: string;
+/** The HAProxy process, if running: killed in the file's after hook too (a timed-out test skips its own finally). */
+let lb: ChildProcess | undefined;
 
 before(() => {
   if (!haveHaproxy) return;
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-fleet-"));
 });
 after(() => {
+  if (lb && lb.exitCode === null) lb.kill("SIGKILL");
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -142,7 +145,6 @@ describe("two instances behind HAProxy", () => {
         "",
       ].join("\n"),
     );
-    let lb: ChildProcess | undefined;
     let lbOut = "";
     const loops: ReturnType<typeof clientLoop>[] = [];
     try {
