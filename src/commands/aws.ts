@@ -21,7 +21,7 @@ export const awsCommand = defineCommand<Opts>({
   name: "aws",
   description: "print the AWS CLI commands (create/connect the external key store, create KMS keys) and a key policy",
   options: [
-    { flags: "--endpoint <url>", description: "https://host[:port] where KMS reaches the proxy" },
+    { flags: "--endpoint <url>", description: "https://<DNS name> where KMS reaches the proxy (port 443, no port or path)" },
     { flags: "--key-admin-arn <arn>", description: "IAM user or role ARN that administers the KMS keys" },
     { flags: "--key-user-arn <arn>", description: "IAM user or role ARN allowed to encrypt/decrypt (optional)" },
     { flags: "--region <region>", description: "AWS region of the KMS keys (default: [server].region)" },
@@ -44,7 +44,7 @@ export const awsCommand = defineCommand<Opts>({
     const { locateSettings } = await import("../config/load.js");
     const { printJson } = await import("../ui/output.js");
     const path = await import("node:path");
-    if (!opts.endpoint) throw new XksctlError("XKS_USAGE", "--endpoint https://host[:port] is required");
+    if (!opts.endpoint) throw new XksctlError("XKS_USAGE", "--endpoint https://<DNS name> is required");
     if (!opts.keyAdminArn) throw new XksctlError("XKS_USAGE", "--key-admin-arn is required (it goes into the key policy)");
     const { file } = locateSettings(opts.config, ctx.env, ctx.cwd);
     const steps = renderAwsSteps({

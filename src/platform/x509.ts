@@ -110,6 +110,22 @@ export function endpointNameProblem(name: string): string | null {
   return null;
 }
 
+/** What KMS accepts as XksProxyUriEndpoint: https:// + a DNS name as endpointNameProblem judges it, no port or path. */
+export function kmsEndpointUrlProblem(raw: string): { problem: string | null; host: string } {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return { problem: "it is not a URL (KMS takes https://<DNS name>)", host: raw };
+  }
+  const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
+  if (u.protocol !== "https:") return { problem: `it is ${u.protocol.replace(/:$/, "")}://; KMS only connects with https://`, host };
+  if (u.username || u.password) return { problem: "it carries a user name or password", host };
+  if (/:\d+\/?$/.test(raw.replace(/^https:\/\//, ""))) return { problem: `it has a port (:${u.port || 443}); KMS only connects to port 443 and takes no port`, host };
+  if ((u.pathname !== "/" && u.pathname !== "") || u.search || u.hash) return { problem: "it has a path; the path prefix is the key store's uri_path_prefix, not part of the endpoint", host };
+  return { problem: endpointNameProblem(host), host };
+}
+
 /** Turns Node's multi-line distinguished name into "A=b, C=d". */
 function oneLine(dn: string): string {
   return dn

@@ -9,6 +9,7 @@
  */
 import { XksctlError } from "../errors.js";
 import { shellQuote } from "../platform/exec.js";
+import { kmsEndpointUrlProblem } from "../platform/x509.js";
 import { formatMode, readPrivateFile } from "../platform/secret-file.js";
 import { REGION_RE, SECRET_RE, SECRET_RULE, isUsableAccessKeyId } from "../rules.js";
 import { readSettingsDocument } from "../config/load.js";
@@ -18,7 +19,7 @@ import { selectStore, storeUriPath } from "../config/stores.js";
 export interface AwsStepsInput {
   settingsFile: string;
   store?: string;
-  /** `https://host[:port]` KMS uses to reach the proxy. */
+  /** `https://<DNS name>` KMS uses to reach the proxy (port 443). */
   endpoint: string;
   /** IAM principal ARN that administers the KMS keys. */
   keyAdminArn: string;
@@ -65,18 +66,12 @@ function parsePrincipalArn(arn: string, flag: string): { partition: string; acco
   return { partition: m[1]!, account: m[2]! };
 }
 
-/** Checks the endpoint is `https://host[:port]` with nothing after; returns it without a slash. */
+/** Checks the endpoint is what KMS takes as XksProxyUriEndpoint (kmsEndpointUrlProblem); returns it without a slash. */
 export function normaliseEndpoint(raw: string): string {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new XksctlError("XKS_USAGE", `--endpoint must be a URL like https://xks.example.com, got ${JSON.stringify(raw)}`);
-  }
-  if (u.protocol !== "https:" || u.username || u.password || (u.pathname !== "/" && u.pathname !== "") || u.search || u.hash) {
-    throw new XksctlError("XKS_USAGE", `--endpoint must be https://host[:port] with no path (the path comes from the store prefix), got ${JSON.stringify(raw)}`);
-  }
-  return `https://${u.host}`;
+  const trimmed = raw.replace(/\/$/, "");
+  const { problem } = kmsEndpointUrlProblem(trimmed);
+  if (problem) throw new XksctlError("XKS_USAGE", `--endpoint ${JSON.stringify(raw)} is not what KMS accepts as XksProxyUriEndpoint: ${problem}. Give https://<DNS name>, e.g. https://xks.example.com`);
+  return new URL(trimmed).origin;
 }
 
 /** The key policy: the account root (so IAM policies apply), the key administrator, optionally a user. */

@@ -29,7 +29,7 @@ describe("aws", () => {
   });
 
   test("--json with --key-id and --region", async () => {
-    const r = await runXksctl(["aws", "--config", file, "--endpoint", "https://xks.example.com:8443", "--key-admin-arn", ADMIN, "--key-id", "xks-key-1", "other-key", "--region", "eu-west-1", "--json"]);
+    const r = await runXksctl(["aws", "--config", file, "--endpoint", "https://xks.example.com", "--key-admin-arn", ADMIN, "--key-id", "xks-key-1", "other-key", "--region", "eu-west-1", "--json"]);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.equal(j.region, "eu-west-1");
@@ -42,7 +42,17 @@ describe("aws", () => {
   test("usage errors exit 2; placeholder credentials exit 1", async () => {
     const a = await runXksctl(["aws", "--config", file, "--key-admin-arn", ADMIN]);
     assert.equal(a.code, 2);
-    assert.match(a.stderr, /--endpoint https:\/\/host\[:port\] is required/);
+    assert.match(a.stderr, /--endpoint https:\/\/<DNS name> is required/);
+    // What KMS refuses as XksProxyUriEndpoint is refused here, with doctor's words (one rule).
+    for (const [endpoint, why] of [
+      ["https://xks.example.com:8443", /it has a port \(:8443\); KMS only connects to port 443/],
+      ["https://192.0.2.10", /it is an IP address \(KMS needs a DNS name\)/],
+      ["http://xks.example.com", /KMS only connects with https:\/\//],
+    ] as const) {
+      const r = await runXksctl(["aws", "--config", file, "--endpoint", endpoint, "--key-admin-arn", ADMIN]);
+      assert.equal(r.code, 2, endpoint);
+      assert.match(r.stderr, why);
+    }
     const b = await runXksctl(["aws", "--config", file, "--endpoint", "https://x.example.com"]);
     assert.equal(b.code, 2);
     const c = await runXksctl(["aws", "--config", file, "--endpoint", "https://x.example.com/path", "--key-admin-arn", ADMIN]);

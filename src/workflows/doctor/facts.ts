@@ -10,7 +10,7 @@ import type { Settings } from "../../config/types.js";
 import type { ValidationResult } from "../../config/validate.js";
 import { XksctlError, isXksctlError } from "../../errors.js";
 import type { Hsm, KeyInfo } from "../../hsm/types.js";
-import { chainRoot, checkChain, endpointNameProblem, leafCovers, type ChainCheck } from "../../platform/x509.js";
+import { chainRoot, checkChain, kmsEndpointUrlProblem, leafCovers, type ChainCheck } from "../../platform/x509.js";
 import type { DoctorRun } from "./types.js";
 
 /** The settings as far as they could be read. */
@@ -87,28 +87,12 @@ export interface EndpointFacts {
   recordedIn?: string;
 }
 
-/** What KMS accepts as XksProxyUriEndpoint: https:// + a DNS name as endpointNameProblem judges it, no port or path. */
-function kmsEndpointProblem(raw: string): { problem: string | null; host: string } {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    return { problem: "it is not a URL (KMS takes https://<DNS name>)", host: raw };
-  }
-  const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
-  if (u.protocol !== "https:") return { problem: `it is ${u.protocol.replace(/:$/, "")}://; KMS only connects with https://`, host };
-  if (u.username || u.password) return { problem: "it carries a user name or password", host };
-  if (/:\d+\/?$/.test(raw.replace(/^https:\/\//, ""))) return { problem: `it has a port (:${u.port || 443}); KMS only connects to port 443 and takes no port`, host };
-  if ((u.pathname !== "/" && u.pathname !== "") || u.search || u.hash) return { problem: "it has a path; the path prefix is the key store's uri_path_prefix, not part of the endpoint", host };
-  return { problem: endpointNameProblem(host), host };
-}
-
 /** The endpoint: --endpoint, else the one init recorded (kms-proxy-config.json), else derived from [server]. */
 export function endpointFacts(run: DoctorRun): Promise<EndpointFacts> {
   return run.once("endpoint", async () => {
     const { deps, opts } = run;
     if (opts.endpoint !== undefined) {
-      const e = kmsEndpointProblem(opts.endpoint.replace(/\/$/, ""));
+      const e = kmsEndpointUrlProblem(opts.endpoint.replace(/\/$/, ""));
       return { url: opts.endpoint, host: e.host, source: "--endpoint", explicit: true, local: isLocalHost(e.host), problem: e.problem };
     }
     const s = await settingsFacts(run);
@@ -117,7 +101,7 @@ export function endpointFacts(run: DoctorRun): Promise<EndpointFacts> {
       try {
         const j = JSON.parse(deps.readFile(recorded)) as { XksProxyUriEndpoint?: unknown };
         if (typeof j.XksProxyUriEndpoint === "string" && j.XksProxyUriEndpoint !== "") {
-          const e = kmsEndpointProblem(j.XksProxyUriEndpoint);
+          const e = kmsEndpointUrlProblem(j.XksProxyUriEndpoint);
           return { url: j.XksProxyUriEndpoint, host: e.host, source: "kms-proxy-config.json", explicit: true, local: isLocalHost(e.host), problem: e.problem, recordedIn: recorded };
         }
       } catch {

@@ -85,7 +85,7 @@ describe("aws steps", () => {
   });
 
   test("the generated script is valid sh", async () => {
-    const s = renderAwsSteps({ settingsFile: settings(), endpoint: "https://xks.example.com:8443", keyAdminArn: "arn:aws:iam::111122223333:user/alice", keyUserArn: "arn:aws:iam::111122223333:role/App", vpcEndpointService: "com.amazonaws.vpce.us-east-1.vpce-svc-0123" });
+    const s = renderAwsSteps({ settingsFile: settings(), endpoint: "https://xks.example.com", keyAdminArn: "arn:aws:iam::111122223333:user/alice", keyUserArn: "arn:aws:iam::111122223333:role/App", vpcEndpointService: "com.amazonaws.vpce.us-east-1.vpce-svc-0123" });
     const f = path.join(dir, "steps.sh");
     fs.writeFileSync(f, awsStepsScript(s));
     const { execFileSync } = await import("node:child_process");
@@ -94,8 +94,10 @@ describe("aws steps", () => {
     assert.equal((s.keyPolicy.Statement as unknown[]).length, 3);
   });
 
-  test("refusals: endpoint with a path, a bad ARN, placeholder credentials", () => {
-    assert.throws(() => normaliseEndpoint("https://x.example.com/kms"), /no path/);
+  test("refusals: endpoint with a path or a port, a bad ARN, placeholder credentials", () => {
+    assert.throws(() => normaliseEndpoint("https://x.example.com/kms"), /it has a path/);
+    assert.throws(() => normaliseEndpoint("https://x.example.com:8443"), /it has a port \(:8443\)/);
+    assert.equal(normaliseEndpoint("https://XKS.Example.com/"), "https://xks.example.com");
     assert.throws(() => normaliseEndpoint("http://x.example.com"), /https/);
     assert.throws(() => keyPolicy("arn:aws:iam::12:role/x"), /--key-admin-arn must be an IAM/);
     const placeholder = writeCommentedSettings(dir, { tokenLabel: "t", pin: "1" }, "placeholder.toml");
