@@ -44,6 +44,16 @@ export function moduleBlockUsable(b: EnquiryBlock): boolean {
   return b.mode === "operational" && flagsOk && hwOk;
 }
 
+/** Why the hardserver (enquiry's Server block) cannot serve: not operational, or reply flags other than none; null when it can. */
+export function hardserverProblem(server: EnquiryBlock): string | null {
+  return server.mode === "operational" && /^none$/i.test(server.replyFlags) ? null : `the hardserver reports mode ${server.mode}, flags ${server.replyFlags}`;
+}
+
+/** Why enquiry reports a module unusable (moduleBlockUsable), or null. */
+export function enquiryModuleProblem(m: EnquiryReport["modules"][number]): string | null {
+  return m.usable ? null : `Module #${m.index}: enquiry reports mode ${m.mode}, flags ${m.replyFlags}${m.hardwareStatus ? `, hardware ${m.hardwareStatus}` : ""}`;
+}
+
 /** Parses enquiry's output; throws XKS_TOOL_OUTPUT on unknown headers or a block without mode. */
 export function parseEnquiry(text: string): EnquiryReport {
   const blocks: { header: string; index?: number; fields: Record<string, string> }[] = [];

@@ -5,7 +5,7 @@
  */
 import { XksctlError, isXksctlError, type ErrorCode } from "../../errors.js";
 import type { Exec } from "../../platform/exec.js";
-import { readEnquiry, type EnquiryReport } from "./enquiry.js";
+import { enquiryModuleProblem, hardserverProblem, readEnquiry, type EnquiryReport } from "./enquiry.js";
 import {
   isFipsMode,
   listCardsets,
@@ -38,6 +38,8 @@ export interface HsmStatus {
   problems: StatusProblem[];
   warnings: string[];
 }
+
+const sentence = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 function problem(code: ErrorCode, message: string): StatusProblem {
   const e = new XksctlError(code, message);
@@ -77,14 +79,14 @@ export async function readHsmStatus(exec: Exec): Promise<HsmStatus> {
     warnings.push(`card sets not listed: ${err.message}`);
   }
   const problems = worldProblems(world);
-  if (!/^none$/i.test(enquiry.server.replyFlags) || enquiry.server.mode !== "operational") {
-    problems.push(problem("XKS_HARDSERVER_DOWN", `The hardserver reports mode ${enquiry.server.mode}, flags ${enquiry.server.replyFlags}.`));
-  }
+  const down = hardserverProblem(enquiry.server);
+  if (down) problems.push(problem("XKS_HARDSERVER_DOWN", `${sentence(down)}.`));
   const modules = [...new Set([...enquiry.modules.map((m) => m.index), ...world.modules.map((m) => m.index)])].sort((a, b) => a - b).map((index) => {
     const e = enquiry.modules.find((m) => m.index === index);
     const w = world.modules.find((m) => m.index === index);
     const usable = Boolean(e?.usable ?? true) && Boolean(w?.usable ?? false);
-    if (e && !e.usable) problems.push(problem("XKS_MODULE_UNUSABLE", `Module #${index}: enquiry reports mode ${e.mode}, flags ${e.replyFlags}${e.hardwareStatus ? `, hardware ${e.hardwareStatus}` : ""}.`));
+    const unusable = e && enquiryModuleProblem(e);
+    if (unusable) problems.push(problem("XKS_MODULE_UNUSABLE", `${unusable}.`));
     return {
       index,
       usable,

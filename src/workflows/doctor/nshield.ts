@@ -7,7 +7,7 @@
 import path from "node:path";
 import { cknfastPlan, defaultCknfastrcPath, parseCknfastrc } from "../../config/cknfastrc.js";
 import { ERROR_CATALOGUE, XksctlError, isXksctlError } from "../../errors.js";
-import { readEnquiry, type EnquiryReport } from "../../hsm/nfast/enquiry.js";
+import { enquiryModuleProblem, hardserverProblem, readEnquiry, type EnquiryReport } from "../../hsm/nfast/enquiry.js";
 import { listCardsets, listNamedKeys, modeNeedsCardForKeyGeneration, readWorld, type CardsetInfo, type NamedKey, type WorldReport } from "../../hsm/nfast/nfkminfo.js";
 import { worldProblems } from "../../hsm/nfast/status.js";
 import { nfastHome } from "../../platform/exec.js";
@@ -135,9 +135,8 @@ const hardserverCheck = nshieldCheck({
     const e = await enquiryFact(run);
     if (e.error) return failOf(e.error);
     const s = e.value!.server;
-    if (s.mode !== "operational" || !/^none$/i.test(s.replyFlags)) {
-      return { status: "fail", message: `the hardserver reports mode ${s.mode}, flags ${s.replyFlags}`, fix: ERROR_CATALOGUE.XKS_HARDSERVER_DOWN.remedy };
-    }
+    const down = hardserverProblem(s);
+    if (down) return { status: "fail", message: down, fix: ERROR_CATALOGUE.XKS_HARDSERVER_DOWN.remedy };
     return { status: "pass", message: `operational${s.version ? `, version ${s.version}` : ""}` };
   },
 });
@@ -229,7 +228,8 @@ const modulesCheck = nshieldCheck({
     const e = await enquiryFact(run);
     const problems = worldProblems(w.value!).filter((p) => p.code === "XKS_MODULE_UNUSABLE").map((p) => p.message.replace(/\.$/, ""));
     for (const m of e.value?.modules ?? []) {
-      if (!m.usable) problems.push(`Module #${m.index}: enquiry reports mode ${m.mode}, flags ${m.replyFlags}${m.hardwareStatus ? `, hardware ${m.hardwareStatus}` : ""}`);
+      const unusable = enquiryModuleProblem(m);
+      if (unusable) problems.push(unusable);
     }
     if (problems.length > 0) return { status: "fail", message: problems.join("; "), fix: ERROR_CATALOGUE.XKS_MODULE_UNUSABLE.remedy };
     const mods = w.value!.modules.map((m) => `#${m.index}${m.esn ? ` (ESN ${m.esn})` : ""}`);
