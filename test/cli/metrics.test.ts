@@ -20,7 +20,6 @@ const served = servedToken();
 const config = served.config;
 const main = { accessKeyId: CREDS.main.id, secret: CREDS.main.secret };
 
-const lines = logLines;
 const encrypt = (s: ServeProcess, keyId = "foo") =>
   smithyPost(`${s.url}${keyPath(PREFIX, keyId, "encrypt")}`, { requestMetadata: md(), plaintext: Buffer.from("metrics").toString("base64"), encryptionAlgorithm: "AES_GCM" }, served.h2, main);
 
@@ -57,7 +56,7 @@ describe("two workers, metrics on", () => {
   before(async () => {
     file = config({ server: { workers: 2 }, metrics: { is_enabled: true, port: 0 } }, "metrics.toml");
     s = await startServe(file, served.token.env);
-    address = String(await until(() => lines(s).find((l) => l.msg === "metrics listening")?.address, "the metrics listener"));
+    address = String(await until(() => logLines(s).find((l) => l.msg === "metrics listening")?.address, "the metrics listener"));
   });
   after(async () => {
     if (s) await s.stop().catch(() => undefined);
@@ -88,11 +87,11 @@ describe("two workers, metrics on", () => {
 
   test("reloads are counted by outcome", async () => {
     s.proc.kill("SIGHUP");
-    await until(() => lines(s).filter((l) => /settings reloaded/.test(String(l.msg))).length >= 2, "both workers reloaded");
+    await until(() => logLines(s).filter((l) => /settings reloaded/.test(String(l.msg))).length >= 2, "both workers reloaded");
     const good = readFileSync(file, "utf8");
     writeFileSync(file, good.replace(/is_sigv4_auth_enabled = true/, "is_sigv4_auth_enabled = false"));
     s.proc.kill("SIGHUP");
-    await until(() => lines(s).filter((l) => /settings reload refused;/.test(String(l.msg))).length >= 2, "both workers refused");
+    await until(() => logLines(s).filter((l) => /settings reload refused;/.test(String(l.msg))).length >= 2, "both workers refused");
     writeFileSync(file, good);
     const text = await scrape(address);
     assert.equal(value(text, "xksctl_settings_reloads_total", { outcome: "applied" }), 2);
@@ -104,7 +103,7 @@ test("metrics are off by default: no listener", async () => {
   const s = await startServe(config({}, "no-metrics.toml"), served.token.env);
   try {
     assert.equal((await encrypt(s)).status, 200);
-    assert.equal(lines(s).some((l) => l.msg === "metrics listening"), false);
+    assert.equal(logLines(s).some((l) => l.msg === "metrics listening"), false);
   } finally {
     await s.stop();
   }
@@ -113,7 +112,7 @@ test("metrics are off by default: no listener", async () => {
 test("one process, metrics on: the process serves its own", async () => {
   const s = await startServe(config({ metrics: { is_enabled: true, port: 0 } }, "metrics-one.toml"), served.token.env);
   try {
-    const address = String(await until(() => lines(s).find((l) => l.msg === "metrics listening")?.address, "the metrics listener"));
+    const address = String(await until(() => logLines(s).find((l) => l.msg === "metrics listening")?.address, "the metrics listener"));
     assert.equal((await encrypt(s)).status, 200);
     const text = await scrape(address);
     assert.equal(value(text, "xksctl_requests_total", { operation: "Encrypt", status: "200" }), 1);

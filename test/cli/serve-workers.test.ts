@@ -33,7 +33,6 @@ async function unsignedEncrypt(s: ServeProcess): Promise<number> {
     await Promise.all([fresh.h2.close(), fresh.h1.close()]);
   }
 }
-const lines = logLines;
 
 describe("worker counts and session shares", () => {
   const s = (workers: number | undefined, pool: number) => ({ server: { workers }, pkcs11: { session_pool_max_size: pool } }) as unknown as Settings;
@@ -64,17 +63,17 @@ describe("two workers", () => {
   before(async () => {
     file = config({ server: { workers: 2 } }, "workers.toml");
     s = await startServe(file, served.token.env);
-    await until(() => lines(s).some((l) => l.msg === "xksctl workers listening"), "the primary's listening line");
+    await until(() => logLines(s).some((l) => l.msg === "xksctl workers listening"), "the primary's listening line");
   });
   after(async () => {
     if (s) await s.stop().catch(() => undefined);
   });
 
   test("the pool is split (4 + 4 of 8) and both workers listen on the one port", async () => {
-    const primary = lines(s).find((l) => l.msg === "xksctl workers listening")!;
+    const primary = logLines(s).find((l) => l.msg === "xksctl workers listening")!;
     assert.equal(primary.workers, 2);
     assert.deepEqual(primary.sessionsPerWorker, [4, 4]);
-    const listening = lines(s).filter((l) => l.msg === "xksctl proxy listening");
+    const listening = logLines(s).filter((l) => l.msg === "xksctl proxy listening");
     assert.equal(listening.length, 2);
     assert.deepEqual(listening.map((l) => l.sessions), [4, 4]);
     const rs = await Promise.all(Array.from({ length: 24 }, () => encrypt(s)));
@@ -85,20 +84,20 @@ describe("two workers", () => {
     const good = readFileSync(file, "utf8");
     writeFileSync(file, `${good}\n[broken\n`);
     s.proc.kill("SIGHUP");
-    await until(() => lines(s).some((l) => String(l.msg).includes("every worker keeps the running settings")), "refused in the primary");
-    assert.equal(lines(s).filter((l) => /settings reloaded/.test(String(l.msg))).length, 0);
+    await until(() => logLines(s).some((l) => String(l.msg).includes("every worker keeps the running settings")), "refused in the primary");
+    assert.equal(logLines(s).filter((l) => /settings reloaded/.test(String(l.msg))).length, 0);
     writeFileSync(file, good);
     s.proc.kill("SIGHUP");
-    await until(() => lines(s).filter((l) => /settings reloaded/.test(String(l.msg))).length >= 2, "both workers reloaded");
+    await until(() => logLines(s).filter((l) => /settings reloaded/.test(String(l.msg))).length >= 2, "both workers reloaded");
     const rs = await Promise.all(Array.from({ length: 8 }, () => encrypt(s)));
     assert.ok(rs.every((r) => r.status === 200));
   });
 
   test("a worker that dies is replaced and logged; requests keep succeeding", async () => {
-    const pids = lines(s).find((l) => l.msg === "xksctl workers listening")!.pids as number[];
+    const pids = logLines(s).find((l) => l.msg === "xksctl workers listening")!.pids as number[];
     process.kill(pids[0]!, "SIGKILL");
-    await until(() => lines(s).some((l) => l.msg === "worker exited; starting a new one" && l.signal === "SIGKILL"), "the death logged");
-    await until(() => lines(s).some((l) => l.msg === "worker replaced"), "a new worker listens");
+    await until(() => logLines(s).some((l) => l.msg === "worker exited; starting a new one" && l.signal === "SIGKILL"), "the death logged");
+    await until(() => logLines(s).some((l) => l.msg === "worker replaced"), "a new worker listens");
     const rs = await Promise.all(Array.from({ length: 16 }, () => encrypt(s)));
     assert.ok(rs.every((r) => r.status === 200), rs.map((r) => r.status).join(","));
     assert.equal(s.proc.exitCode, null, "the primary is still running");
@@ -111,7 +110,7 @@ describe("two workers", () => {
     const rs = await inFlight;
     assert.ok(rs.every((r) => r.status === 200), rs.map((r) => r.status).join(","));
     assert.equal(code, 0);
-    assert.ok(lines(s).filter((l) => l.msg === "stopped").length >= 3, "both workers and the primary stopped");
+    assert.ok(logLines(s).filter((l) => l.msg === "stopped").length >= 3, "both workers and the primary stopped");
   });
 });
 
@@ -119,11 +118,11 @@ test("when every worker keeps dying right after start, the primary exits 1 so th
   const file = config({ server: { workers: 2 } }, "workers-dying.toml");
   const s = await startServe(file, served.token.env);
   try {
-    await until(() => lines(s).some((l) => l.msg === "xksctl workers listening"), "the primary's listening line");
+    await until(() => logLines(s).some((l) => l.msg === "xksctl workers listening"), "the primary's listening line");
     // Kill each worker as soon as it listens: the first ones, then every replacement.
     const killed = new Set<number>();
     const killListening = () => {
-      const pids = [...(lines(s).find((l) => l.msg === "xksctl workers listening")!.pids as number[]), ...lines(s).filter((l) => l.msg === "worker replaced").map((l) => l.pid as number)];
+      const pids = [...(logLines(s).find((l) => l.msg === "xksctl workers listening")!.pids as number[]), ...logLines(s).filter((l) => l.msg === "worker replaced").map((l) => l.pid as number)];
       for (const pid of pids) {
         if (killed.has(pid)) continue;
         killed.add(pid);
@@ -144,8 +143,8 @@ test("when every worker keeps dying right after start, the primary exits 1 so th
       clearInterval(killer);
     }
     assert.equal(s.proc.exitCode, 1);
-    assert.equal(lines(s).filter((l) => l.msg === "worker keeps dying right after start; not starting it again").length, 2);
-    assert.ok(lines(s).some((l) => l.msg === "no worker left: exiting with code 1 so that the service manager restarts xksctl" && l.level === "ERROR"));
+    assert.equal(logLines(s).filter((l) => l.msg === "worker keeps dying right after start; not starting it again").length, 2);
+    assert.ok(logLines(s).some((l) => l.msg === "no worker left: exiting with code 1 so that the service manager restarts xksctl" && l.level === "ERROR"));
   } finally {
     if (s.proc.exitCode === null) await s.stop("SIGKILL");
   }
@@ -157,17 +156,17 @@ test("a new worker that cannot open the HSM exits, is logged and tried again; on
   const file = config({ server: { workers: 2 } }, "workers-shim.toml", slowHsmLibrary());
   const s = await startServe(file, { ...served.token.env, SLOWHSM_CONTROL: control });
   try {
-    await until(() => lines(s).some((l) => l.msg === "xksctl workers listening"), "the primary's listening line");
+    await until(() => logLines(s).some((l) => l.msg === "xksctl workers listening"), "the primary's listening line");
     writeControl(control, ["fail C_Login CKR_DEVICE_ERROR"]);
-    const pids = lines(s).find((l) => l.msg === "xksctl workers listening")!.pids as number[];
+    const pids = logLines(s).find((l) => l.msg === "xksctl workers listening")!.pids as number[];
     process.kill(pids[0]!, "SIGKILL");
-    const failed = await until(() => lines(s).find((l) => l.msg === "a new worker could not start"), "the failed start logged");
+    const failed = await until(() => logLines(s).find((l) => l.msg === "a new worker could not start"), "the failed start logged");
     assert.equal(failed.worker, 0);
     assert.match(String(failed.detail), /C_Login .*CKR_DEVICE_ERROR/);
     // It exited (before, it stayed alive on its IPC channel and was never tried again).
-    await until(() => lines(s).some((l) => l.msg === "worker exited; starting a new one" && l.pid === failed.pid && l.code === 1), "the failed worker's exit");
+    await until(() => logLines(s).some((l) => l.msg === "worker exited; starting a new one" && l.pid === failed.pid && l.code === 1), "the failed worker's exit");
     clearControl(control);
-    await until(() => lines(s).some((l) => l.msg === "worker replaced" && l.worker === 0), "a new worker listens");
+    await until(() => logLines(s).some((l) => l.msg === "worker replaced" && l.worker === 0), "a new worker listens");
     const rs = await Promise.all(Array.from({ length: 16 }, () => encrypt(s)));
     assert.ok(rs.every((r) => r.status === 200), rs.map((r) => r.status).join(","));
   } finally {
@@ -198,15 +197,15 @@ test("a new worker whose login hangs does not hold up the next one", async () =>
   // A fixed port: with --port 0, workers started after every worker had died would get a new one.
   const s = await startServe(["serve", "--config", file, "--port", String(await freePort())], { ...served.token.env, SLOWHSM_CONTROL: control });
   try {
-    await until(() => lines(s).some((l) => l.msg === "xksctl workers listening"), "the primary's listening line");
+    await until(() => logLines(s).some((l) => l.msg === "xksctl workers listening"), "the primary's listening line");
     writeControl(control, ["hang C_Login"]);
-    const old = lines(s).find((l) => l.msg === "xksctl workers listening")!.pids as number[];
+    const old = logLines(s).find((l) => l.msg === "xksctl workers listening")!.pids as number[];
     for (const pid of old) process.kill(pid, "SIGKILL");
     // The first new worker hangs in C_Login; the second starts once the first's turn (5 s) is over.
     await until(() => childrenOf(s.proc.pid!).filter((p) => !old.includes(p)).length === 2, "two new workers", 20_000);
-    assert.equal(lines(s).filter((l) => l.msg === "worker replaced").length, 0, "both are still logging in");
+    assert.equal(logLines(s).filter((l) => l.msg === "worker replaced").length, 0, "both are still logging in");
     clearControl(control);
-    await until(() => lines(s).filter((l) => l.msg === "worker replaced").length === 2, "both new workers listen");
+    await until(() => logLines(s).filter((l) => l.msg === "worker replaced").length === 2, "both new workers listen");
     const rs = await Promise.all(Array.from({ length: 16 }, () => encrypt(s)));
     assert.ok(rs.every((r) => r.status === 200), rs.map((r) => r.status).join(","));
   } finally {
@@ -218,17 +217,17 @@ test("a worker started after a refused reload runs the running settings, not the
   const file = config({ server: { workers: 2 } }, "workers-refused.toml");
   const s = await startServe(file, served.token.env);
   try {
-    await until(() => lines(s).some((l) => l.msg === "xksctl workers listening"), "the primary's listening line");
+    await until(() => logLines(s).some((l) => l.msg === "xksctl workers listening"), "the primary's listening line");
     const on = readFileSync(file, "utf8");
     const off = on.replace("is_sigv4_auth_enabled = true", "is_sigv4_auth_enabled = false");
     assert.notEqual(off, on);
     writeFileSync(file, off);
     s.proc.kill("SIGHUP");
-    const refused = () => lines(s).filter((l) => l.msg === "settings reload refused; keeping the running settings").length;
+    const refused = () => logLines(s).filter((l) => l.msg === "settings reload refused; keeping the running settings").length;
     await until(() => refused() === 2, "both workers refused the reload");
-    const pids = lines(s).find((l) => l.msg === "xksctl workers listening")!.pids as number[];
+    const pids = logLines(s).find((l) => l.msg === "xksctl workers listening")!.pids as number[];
     process.kill(pids[0]!, "SIGKILL");
-    await until(() => lines(s).some((l) => l.msg === "worker replaced"), "a new worker listens");
+    await until(() => logLines(s).some((l) => l.msg === "worker replaced"), "a new worker listens");
     const statuses: number[] = [];
     for (let i = 0; i < 8; i++) statuses.push(await unsignedEncrypt(s));
     assert.deepEqual(statuses, Array(8).fill(401), `unsigned Encrypts on fresh connections: ${statuses.join(",")}`);

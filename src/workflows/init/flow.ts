@@ -73,12 +73,12 @@ export function chooseBackend(answers: Answers, env: NodeJS.ProcessEnv): "nshiel
   return nshieldToolsPresent(env) ? "nshield" : "softhsm";
 }
 
-/** The one value of a string answer, if given. */
 /** The URI path prefix asked for ("none" for none). */
 export function parsePrefixAnswer(raw: string): string {
   return parseUriPrefix(raw === "none" ? "" : raw.trim(), "--prefix", raw);
 }
 
+/** The one value of a string answer, if given. */
 export function answer(a: Answers, key: AnswerKey): string | undefined {
   const v = a[key];
   return typeof v === "string" ? v : undefined;

@@ -27,7 +27,7 @@ import { askChoice, askSecretTwice, askText, askYesNo, type Dialog } from "./ask
 import { inspectExisting, type ExistingSetup } from "./existing.js";
 import { addExistingKey, addNewKey, roundTripWith } from "./keys.js";
 import { selfSignedPair } from "./tls.js";
-import { answer, chooseExistingAction, parsePrefixAnswer, confirmPlan, declined, dialogOf, keepExisting, type InitDeps, type InitResult } from "./flow.js";
+import { answer, chooseExistingAction, confirmPlan, declined, dialogOf, keepExisting, parsePrefixAnswer, type InitDeps, type InitResult } from "./flow.js";
 import { plannedEdit, plannedFile, writePlannedFiles, type InitPlan, type PlannedFile } from "./plan.js";
 import { probeNshield, tokenLabelFor, type NshieldMachine } from "./probe.js";
 import { renderInitSettings, settingsFromText, type InitSettings } from "./settings-text.js";
@@ -65,7 +65,6 @@ function parseEndpoint(raw: string): string {
   assertEndpointName(v, "--endpoint", raw);
   return v.toLowerCase();
 }
-
 
 /** The cknfastrc lines of a protection, plus load sharing when the setup uses it. */
 function initCknfastPlan(protection: "module" | "ocs", loadSharing: boolean): CknfastPlan {
