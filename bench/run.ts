@@ -7,9 +7,10 @@
  *   node --import tsx bench/run.ts [--runs N] [--only flood|slow|plain]   (scripts/bench.sh builds dist/ and the shim first)
  *   XKSCTL_BENCH_BASELINE=/path/to/other/checkout  also runs the slow scenarios on that build (same run)
  *   XKSCTL_BENCH_KEEP_LOGS=1  keeps each h2load per-request log (build/bench/*.log.kept: start µs, status, duration µs)
+ *   XKSCTL_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"  node options for each serve process (not NODE_OPTIONS: --cpu-prof is refused there)
  *
  * Scenarios (see LABELS below):
- *   a    plain SoftHSM: /ping vs signed Encrypt, h2load -n 20000 -c 16 -m 8
+ *   a    plain SoftHSM: /ping vs signed Encrypt, h2load -n 20000 -c 16 -m 8, with the server's CPU per request
  *   b    plain SoftHSM: signed Encrypt at a steady 1800 req/s (4 clients x 450 req/s, 10 s)
  *   c5   network HSM (slowhsm shim: EVERY PKCS#11 call delayed 5 ms, nShield-like zero IV, 32
  *        sessions): Encrypt with 128 streams in flight, and /ping latency from a second h2load
@@ -37,7 +38,7 @@ import { createTestPki } from "../test/helpers/tls.js";
 const REPO = path.resolve(import.meta.dirname, "..");
 const OUT_DIR = path.join(REPO, "build", "bench");
 const KEY = "bench-key";
-const ENCRYPT_PATH = `${PREFIX}/kms/xks/v1/keys/${KEY}/encrypt`;
+export const ENCRYPT_PATH = `${PREFIX}/kms/xks/v1/keys/${KEY}/encrypt`;
 /** Upper bound for any single h2load process; a signature is valid for 5 minutes, so stay well below. */
 const H2LOAD_TIMEOUT_MS = 90_000;
 
@@ -59,10 +60,14 @@ export interface LoadResult {
   p50: number;
   p99: number;
   max: number;
+  /** Server CPU per answered request, µs (utime + stime of every serve process over the run), where measured. */
+  cpuUsPerRequest?: number;
+  /** The same for the event-loop threads alone (1 worker: the worker's main thread). */
+  loopCpuUsPerRequest?: number;
 }
 
 /** One process-wide scratch area: token, TLS files, settings, h2load logs. */
-interface Env {
+export interface Env {
   dir: string;
   token: TestToken;
   pki: ReturnType<typeof createTestPki>;
@@ -89,7 +94,7 @@ export function encryptBody(): string {
   });
 }
 
-function setup(): Env {
+export function setup(): Env {
   if (!fs.existsSync(path.join(REPO, "dist", "cli.js"))) throw new Error("dist/cli.js is missing: run `npm run build` (scripts/bench.sh does)");
   const slowhsm = process.env.SLOWHSM_SO ?? execFileSync("bash", [path.join(REPO, "test/fixtures/slowhsm/build.sh")], { encoding: "utf8" }).trim();
   fs.mkdirSync(OUT_DIR, { recursive: true });
@@ -102,14 +107,14 @@ function setup(): Env {
   return { dir, token, pki: createTestPki(), slowhsm, bodyFile, body };
 }
 
-function cleanup(env: Env): void {
+export function cleanup(env: Env): void {
   removeTestToken(env.token);
   fs.rmSync(env.pki.dir, { recursive: true, force: true });
   fs.rmSync(env.dir, { recursive: true, force: true });
 }
 
 /** Settings for one server: TLS and SigV4 on, logging off (a log line per request would dominate). */
-function settingsFile(env: Env, name: string, pkcs11: Record<string, unknown>, caps = { can_generate_iv: false, is_zero_iv_required: false }, workers: number | "default" = 1): string {
+export function settingsFile(env: Env, name: string, pkcs11: Record<string, unknown>, caps = { can_generate_iv: false, is_zero_iv_required: false }, workers: number | "default" = 1): string {
   const s = testSettings(
     { module: SOFTHSM_LIB, tokenLabel: env.token.label, pin: env.token.pin, cert: env.pki.serverCert, key: env.pki.serverKey },
     {
@@ -128,7 +133,7 @@ function settingsFile(env: Env, name: string, pkcs11: Record<string, unknown>, c
 // ---------------------------------------------------------------- the server under test
 
 /** A running `xksctl serve` child. */
-interface Server {
+export interface Server {
   url: string;
   port: number;
   agent: Agent;
@@ -156,15 +161,59 @@ function peakRss(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** Clock ticks per second of /proc's utime and stime (USER_HZ; 100 on Linux everywhere in practice). */
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** utime + stime in ms from a /proc stat line (fields 14 and 15; the name in brackets may hold spaces). */
+function statCpuMs(file: string): number {
+  try {
+    const f = fs.readFileSync(file, "utf8");
+    const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    return ((Number(rest[11]) + Number(rest[12])) * 1000) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU used so far by the serve processes: whole processes (all threads), and their main (event-loop) threads. */
+export interface CpuSample {
+  processMs: number;
+  loopMs: number;
+}
+function cpuSample(pids: number[]): CpuSample {
+  // The primary of a multi-worker server does no request work; it is counted in processMs all the same.
+  return {
+    processMs: pids.reduce((a, pid) => a + statCpuMs(`/proc/${pid}/stat`), 0),
+    loopMs: pids.reduce((a, pid) => a + statCpuMs(`/proc/${pid}/task/${pid}/stat`), 0),
+  };
+}
+
+/** h2load, with the server's CPU per answered request over the run. */
+export async function h2loadCpu(server: Server, args: string[], url: string): Promise<LoadResult> {
+  const pids = server.pids();
+  const before = cpuSample(pids);
+  const r = await h2load(args, url);
+  const after = cpuSample(pids);
+  const answered = r.requests;
+  return { ...r, cpuUsPerRequest: ((after.processMs - before.processMs) * 1000) / answered, loopCpuUsPerRequest: ((after.loopMs - before.loopMs) * 1000) / answered };
+}
+
 /**
  * Starts `node bin/xksctl.cjs serve` as its own process (h2load and the server must not share a
  * process), with the main port doubling as the ping port, and waits for GET /ping.
  */
-async function startServer(env: Env, config: string, extraEnv: Record<string, string> = {}, build: Build = "current"): Promise<Server> {
+export async function startServer(env: Env, config: string, extraEnv: Record<string, string> = {}, build: Build = "current"): Promise<Server> {
   const port = await freePort();
   const root = build === "baseline" ? process.env.XKSCTL_BENCH_BASELINE! : REPO;
   const mode = build;
-  const child: ChildProcess = spawn(process.execPath, [path.join(root, "bin/xksctl.cjs"), "serve", "--config", config, "--port", String(port), "--ping-port", String(port)], {
+  const nodeArgs = process.env.XKSCTL_BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, path.join(root, "bin/xksctl.cjs"), "serve", "--config", config, "--port", String(port), "--ping-port", String(port)], {
     cwd: root,
     env: { ...process.env, SOFTHSM2_CONF: env.token.conf, ...extraEnv },
     stdio: ["ignore", "pipe", "pipe"],
@@ -232,7 +281,7 @@ export async function signRequest(port: number, requestPath: string, body: strin
 }
 
 /** Signs, then proves the signed request gets 200 before any load (else the figures are of 401s). */
-async function signAndCheck(env: Env, server: Server): Promise<Record<string, string>> {
+export async function signAndCheck(env: Env, server: Server): Promise<Record<string, string>> {
   const headers = await signEncrypt(server.port, env.body);
   const r = await request(`${server.url}${ENCRYPT_PATH}`, { method: "POST", headers, body: env.body, dispatcher: server.agent, headersTimeout: 5000, bodyTimeout: 5000 });
   const text = await r.body.text();
@@ -277,7 +326,7 @@ export async function h2load(args: string[], url: string): Promise<LoadResult> {
   return result;
 }
 
-function encryptArgs(env: Env, headers: Record<string, string>): string[] {
+export function encryptArgs(env: Env, headers: Record<string, string>): string[] {
   return ["-d", env.bodyFile, ...Object.entries(headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`])];
 }
 
@@ -356,8 +405,8 @@ async function plain(env: Env, workers: 1 | "default"): Promise<RunFigures> {
     const readyMs = performance.now() - started;
     const url = `${server.url}${ENCRYPT_PATH}`;
     await h2load(["-n", "4000", "-c", "16", "-m", "8", ...enc], url); // warm-up (JIT, session pool), discarded
-    const ping = await h2load(["-n", "20000", "-c", "16", "-m", "8"], `${server.url}/ping`);
-    const encrypt = await h2load(["-n", "20000", "-c", "16", "-m", "8", ...enc], url);
+    const ping = await h2loadCpu(server, ["-n", "20000", "-c", "16", "-m", "8"], `${server.url}/ping`);
+    const encrypt = await h2loadCpu(server, ["-n", "20000", "-c", "16", "-m", "8", ...enc], url);
     const steady = await h2load([...STEADY_1800, ...enc], url);
     const mix = await kmsMix(env, server);
     const resources: Resources = { workers: server.pids().length - (server.pids().length > 1 ? 1 : 0), peakRssMb: server.peakRssMb(), readyMs };
@@ -623,6 +672,19 @@ export function report(all: Partial<Record<Build, RunFigures[]>>, runs: number, 
       for (const [mix, ping, who] of [["mix", "ping", "1 worker"], ["mixW", "pingW", "default workers"]] as const) {
         const r = per(mix, ping);
         if (r !== undefined) targets.push({ build, target: `KMS mix, ${who}: ≥ 0.25 × /ping req/s (issue 9)`, measured: r.toFixed(2), met: r >= 0.25 });
+      }
+      for (const [enc, ping, who] of [["encrypt", "ping", "1 worker"], ["encryptW", "pingW", "default workers"]] as const) {
+        const ok = figs.filter((f) => f[enc]?.cpuUsPerRequest !== undefined && f[ping]?.cpuUsPerRequest !== undefined);
+        if (ok.length === 0) continue;
+        const ratio = (k: "cpuUsPerRequest" | "loopCpuUsPerRequest") => median(ok.map((f) => f[enc]![k]! / f[ping]![k]!));
+        const us = (id: ScenarioId, k: "cpuUsPerRequest" | "loopCpuUsPerRequest") => fmt(median(ok.map((f) => f[id]![k]!)), 1);
+        const r = ratio("cpuUsPerRequest");
+        targets.push({
+          build,
+          target: `plain SoftHSM, ${who}: server CPU per signed Encrypt ≤ 2.5 × /ping's (issue 9)`,
+          measured: `${r.toFixed(2)}× (${us(enc, "cpuUsPerRequest")} against ${us(ping, "cpuUsPerRequest")} µs; event-loop threads ${ratio("loopCpuUsPerRequest").toFixed(2)}×, ${us(enc, "loopCpuUsPerRequest")} against ${us(ping, "loopCpuUsPerRequest")} µs)`,
+          met: r <= 2.5,
+        });
       }
       const scale = per("encryptW", "encrypt");
       if (scale !== undefined) targets.push({ build, target: "default workers ≥ 1.3 × one worker's Encrypt req/s (issue 9)", measured: `${scale.toFixed(2)}×`, met: scale >= 1.3 });
