@@ -83,10 +83,17 @@ export function processContext(): Context {
   };
 }
 
+/** After a failed command, how long the process may still be kept alive by something it started. */
+const EXIT_AFTER_FAILURE_MS = 3000;
+
 /** Process entry used by bin/xksctl.cjs. */
 export async function main(): Promise<void> {
   const code = await runCli(process.argv.slice(2), processContext());
   process.exitCode = code;
+  // A failed command has printed its error. An HSM call that never returned (XKS_HSM_OPEN_TIMEOUT)
+  // still holds the native driver, which keeps the event loop alive: exit anyway. The timer is
+  // unref'd, so a process that ends by itself is not held up by it.
+  if (code !== 0) setTimeout(() => process.exit(code), EXIT_AFTER_FAILURE_MS).unref();
 }
 
 

@@ -57,6 +57,10 @@ export const ERROR_CATALOGUE = {
     exitCode: 1,
     remedy: "Allow AES-256 key generation for this user and token (nShield: a Security World or card set that permits it).",
   },
+  XKS_HSM_OPEN_TIMEOUT: {
+    exitCode: 1,
+    remedy: "Check that the HSM answers (nShield: `enquiry` shows the hardserver and module operational; the network to the module), then start again; raise [pkcs11] open_timeout_milli only if it is just slow.",
+  },
   XKS_NATIVE_DRIVER: { exitCode: 1, remedy: "Build the native PKCS#11 driver: `npm run build:native` in the xksctl folder (needs make, g++ and python3)." },
   XKS_HSM_OPERATION: {
     exitCode: 1,

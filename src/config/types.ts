@@ -81,6 +81,7 @@ export interface Settings {
     token_label?: string;
     session_wait_milli: number;
     operation_timeout_milli: number;
+    open_timeout_milli: number;
     health_check_interval_milli: number;
     /** SoftHSM2 only: the softhsm2.conf of the token (relative to the settings file). */
     softhsm2_conf?: string;

@@ -36,6 +36,7 @@ export async function openHsm(
     ivMode: ivModeOf(settings.hsm_capabilities),
     eagerClose: p.session_eager_close,
     operationTimeoutMs: p.operation_timeout_milli,
+    openTimeoutMs: p.open_timeout_milli,
     cpuToSpare: opts.cpuToSpare,
     onEvent: opts.onEvent,
     onOperation: opts.onOperation,

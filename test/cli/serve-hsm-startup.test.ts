@@ -23,11 +23,11 @@ after(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs `serve` on the shim with `directive` in its control file. */
-async function serveWith(directive: string): Promise<{ code: number | null; stderr: string; stdout: string }> {
+/** Runs `serve` on the shim with `directive` in its control file (and `patch` on the settings). */
+async function serveWith(directive: string, patch: Record<string, unknown> = {}): Promise<{ code: number | null; stderr: string; stdout: string }> {
   const control = path.join(dir, `control-${Math.random().toString(36).slice(2)}`);
   fs.writeFileSync(control, `${directive}\n`);
-  return runBin(["serve", "--config", served.config({}, "shim.toml", shim)], { ...served.token.env, SLOWHSM_CONTROL: control }, 15_000);
+  return runBin(["serve", "--config", served.config(patch, `shim-${path.basename(control)}.toml`, shim)], { ...served.token.env, SLOWHSM_CONTROL: control }, 15_000);
 }
 
 function assertClean(r: { code: number | null; stderr: string; stdout: string }, message: RegExp, fix: RegExp): void {
@@ -70,6 +70,17 @@ test("after a start-up failure, C_Finalize waits for the pool's C_CloseSession c
   const s = readStats(stats)!;
   assert.ok(s.calls.C_CloseSession === 6 && s.calls.C_Finalize === 1, JSON.stringify(s.calls));
   assert.equal(s.finalize_during_calls, 0, "C_Finalize while C_CloseSession calls were inside the module");
+});
+
+// Before open_timeout_milli, serve waited for the hanging C_Login forever (runBin's 15 s ran out: code null).
+test("an HSM that never answers C_Login: serve gives up after [pkcs11] open_timeout_milli and exits 1", async () => {
+  const r = await serveWith("hang C_Login", { pkcs11: { open_timeout_milli: 1000 } });
+  assertClean(r, /✖ The HSM did not finish opening within 1000 ms \(loading .*libslowhsm\.so, C_Login, \d+ sessions\)/, /→ Check that the HSM answers/);
+});
+
+test("with 2 workers, a worker whose C_Login never returns ends the start the same way", async () => {
+  const r = await serveWith("hang C_Login", { server: { workers: 2 }, pkcs11: { open_timeout_milli: 1000 } });
+  assertClean(r, /✖ The HSM did not finish opening within 1000 ms/, /→ Check that the HSM answers/);
 });
 
 test("C_Initialize refused (hardserver not running)", async () => {

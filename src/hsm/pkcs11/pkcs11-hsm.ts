@@ -59,6 +59,8 @@ export interface Pkcs11HsmOptions {
   eagerClose: boolean;
   /** Max time for one HSM operation before 503 DependencyTimeoutException, ms; 0 = none. */
   operationTimeoutMs?: number;
+  /** Max time for open() (library, login, pool, health key), ms; absent = none. */
+  openTimeoutMs?: number;
   /**
    * The host has a CPU beyond the event loops that use this HSM: an idle driver thread may then
    * watch for the next call instead of sleeping, which saves the event loop a wake-up per call
@@ -125,8 +127,32 @@ export class Pkcs11Hsm implements Hsm {
     this.gen = gen;
   }
 
-  /** Loads the library, finds the token, logs in (a wrong PIN fails here), opens the pool and makes the health key. */
+  /**
+   * Loads the library, finds the token, logs in (a wrong PIN fails here), opens the pool and makes
+   * the health key, within openTimeoutMs: an HSM that never answers a call fails the start instead
+   * of hanging it (the call keeps its driver thread; an open that completes late is closed).
+   */
   static async open(opts: Pkcs11HsmOptions): Promise<Pkcs11Hsm> {
+    const opening = Pkcs11Hsm.openNow(opts);
+    const limit = opts.openTimeoutMs;
+    if (!limit) return opening;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        void opening.then((hsm) => hsm.close(), () => undefined);
+        reject(
+          new XksctlError("XKS_HSM_OPEN_TIMEOUT", `The HSM did not finish opening within ${limit} ms (loading ${opts.modulePath}, C_Login, ${opts.poolSize} sessions): one of its calls has not returned`),
+        );
+      }, limit);
+    });
+    try {
+      return await Promise.race([opening, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private static async openNow(opts: Pkcs11HsmOptions): Promise<Pkcs11Hsm> {
     const loaded = await loadLibrary(opts.modulePath, opts.tokenLabel, {
       threads: Math.min(opts.poolSize + HSM_SPARE_THREADS, HSM_DRIVER_MAX_THREADS),
       watchUs: opts.cpuToSpare ? WATCH_QUEUE_US : 0,
