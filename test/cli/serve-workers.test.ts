@@ -76,7 +76,10 @@ describe("two workers", () => {
     const listening = logLines(s).filter((l) => l.msg === "xksctl proxy listening");
     assert.equal(listening.length, 2);
     assert.deepEqual(listening.map((l) => l.sessions), [4, 4]);
-    const rs = await Promise.all(Array.from({ length: 24 }, () => encrypt(s)));
+    // Three rounds of 8 at once (the 8 sessions): more at once may wait over session_wait_milli on
+    // a loaded machine and get 429, which is right for the proxy but not what this test is about.
+    const rs = [];
+    for (let round = 0; round < 3; round++) rs.push(...(await Promise.all(Array.from({ length: 8 }, () => encrypt(s)))));
     assert.ok(rs.every((r) => r.status === 200), rs.map((r) => r.status).join(","));
   });
 
