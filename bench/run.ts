@@ -125,6 +125,7 @@ export function settingsFile(env: Env, name: string, pkcs11: Record<string, unkn
     },
   );
   const server = s.server as Record<string, unknown>;
+  delete server.max_event_loop_delay_milli; // serve's default admission (the tests' helper relaxes it)
   if (workers === "default") delete server.workers; // serve's default: one worker per CPU
   else server.workers = workers;
   return writeSettings(env.dir, s, `${name}.toml`);
