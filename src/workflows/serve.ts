@@ -301,6 +301,13 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
     const worker = cluster.fork({ [WORKER_INDEX]: String(i), [WORKER_SESSIONS]: String(sessionShare(total, n, i)) });
     const entry: WorkerEntry = { worker, startedAt: opts.now(), quickRestarts, ready: false };
     workers.set(i, entry);
+    // A message to a worker that has just exited fails with EPIPE. Node's cluster does this itself
+    // when a worker that could not start disconnects and exits at once (its reply to the
+    // disconnect), and without a listener that error ended the primary with a stack trace. The
+    // worker's exit is handled by the 'exit' event.
+    worker.on("error", (err: NodeJS.ErrnoException) => {
+      if (logger.enabled("DEBUG")) logger.log("DEBUG", "message to a worker failed", { worker: i, reason: err.code ?? err.message });
+    });
     worker.on("message", (m: WorkerMessage) => {
       if (m?.xksctl === "settings?") {
         entry.sent = running;
