@@ -20,6 +20,9 @@ const OUT = path.resolve(import.meta.dirname, "..", "build", "bench");
 const REQUESTS = "40000";
 
 /** Stages of the event-loop thread, matched from the leaf of a stack upward: the first frame that matches decides. */
+/** Logging is a stage wherever it is in the stack (its socket write is logging, not the answer's). */
+const LOGGING_STAGE = "logging: the request's line (finish(), our logger, pino, the write to stdout)";
+const LOGGING = /node_modules\/pino|\blog file|\bredact file|\bfinish file/;
 const LOOP_STAGES: [string, RegExp][] = [
   ["SigV4 (parse the header, hash the body and the canonical request, HMAC)", /verifySigV4|parseAuthorization|canonicalRequest|stringToSign|sha256Hex/],
   ["JSON and field checks (parse, validate, decode, build the answer)", /parseJsonBody|JsonParser|checkEncrypt|checkMetadata|checkDecrypt|JSON\.|JsonStringify|limitAndDecode|buildHsmAad|JS:\*?encrypt file|\bhandle file/],
@@ -27,7 +30,7 @@ const LOOP_STAGES: [string, RegExp][] = [
   ["answer: compatibility layer writeHead/end, respond, trailers", /\bsend file|writeHead node|end node:internal\/http2\/compat|respond node|sendTrailers|answerPing/],
   ["request intake: stream and compat objects, routing, admission", /sessionOnStream|onServerStream|onSessionHeaders|onRequest file|requestContext|tryAdmit/],
   ["request body: DATA frames to one Buffer", /readBody|settle file|onStreamRead node|Readable\.push|addChunk|HandleDataFrame|OnDataChunk/],
-  ["stream close and clean-up", /onStreamClose|closeStream|_destroy node|endReadableNT|finish file/],
+  ["stream close and clean-up", /onStreamClose|closeStream|_destroy node|endReadableNT/],
   ["garbage collection on the event loop", /Scavenger|MarkCompact|Heap::|ArrayBufferSweeper|GCTracer/],
   ["nghttp2 send, TLS encrypt, socket write", /SendPendingData|nghttp2_session_mem_send|ssl3_write|tls_write|__libc_write|writev|DoTryWrite|uv__write/],
   ["nghttp2 receive, TLS decrypt, socket read", /nghttp2_session_mem_recv|ConsumeHTTP2Data|ssl3_read|tls_get_more|ClearOut|uv__read|OnStreamRead/],
@@ -65,7 +68,8 @@ function stages(all: Sample[], pid: number): Map<string, number> {
   const counts = new Map<string, number>();
   const add = (k: string) => counts.set(k, (counts.get(k) ?? 0) + 1);
   for (const s of all) {
-    if (s.tid === pid) {
+    if (s.tid === pid && s.frames.some((f) => LOGGING.test(f))) add(LOGGING_STAGE);
+    else if (s.tid === pid) {
       const frame = s.frames.find((f) => !TRANSPARENT.test(f) && LOOP_STAGES.some(([, re]) => re.test(f)));
       add(frame ? LOOP_STAGES.find(([, re]) => re.test(frame))![0] : "other V8 and Node internals");
     } else if (driverTids.has(s.tid)) {
@@ -82,17 +86,18 @@ async function main(): Promise<void> {
   const env = setup();
   process.env.XKSCTL_BENCH_NODE_ARGS = `--perf-basic-prof ${process.env.XKSCTL_BENCH_NODE_ARGS ?? ""}`.trim();
   const results: Record<string, { load: LoadResult; stages: Record<string, number> }> = {};
-  try {
-    const server = await startServer(env, settingsFile(env, "profile", { session_pool_max_size: 8 }, undefined, 1));
+  /** Runs `loads` on one server, each under perf. */
+  const profile = async (config: string, loads: readonly (readonly [string, "ping" | "encrypt"])[]) => {
+    const server = await startServer(env, config);
     try {
       const pid = server.pids()[0]!;
       const enc = encryptArgs(env, await signAndCheck(env, server));
       await h2load(["-n", "4000", "-c", "16", "-m", "8", ...enc], `${server.url}${ENCRYPT_PATH}`); // warm-up, discarded
-      for (const [name, url, extra] of [["ping", `${server.url}/ping`, []], ["encrypt", `${server.url}${ENCRYPT_PATH}`, enc]] as const) {
+      for (const [name, what] of loads) {
         const data = path.join(OUT, `profile-${name}.perf.data`);
         const perf = spawn("perf", ["record", "-F", "1999", "-g", "-o", data, "-p", String(pid)], { stdio: "ignore" });
         await sleep(500);
-        const load = await h2loadCpu(server, ["-n", REQUESTS, "-c", "16", "-m", "8", ...extra], url);
+        const load = await h2loadCpu(server, ["-n", REQUESTS, "-c", "16", "-m", "8", ...(what === "encrypt" ? enc : [])], what === "encrypt" ? `${server.url}${ENCRYPT_PATH}` : `${server.url}/ping`);
         perf.kill("SIGINT");
         await new Promise((r) => perf.once("exit", r));
         results[name] = { load, stages: Object.fromEntries(stages(samples(data), pid)) };
@@ -100,6 +105,11 @@ async function main(): Promise<void> {
     } finally {
       await server.stop();
     }
+  };
+  try {
+    await profile(settingsFile(env, "profile", { session_pool_max_size: 8 }, undefined, 1), [["ping", "ping"], ["encrypt", "encrypt"]]);
+    // serve's default logging: one INFO line per request on stdout (journald under systemd).
+    await profile(settingsFile(env, "profile-logging", { session_pool_max_size: 8 }, undefined, 1, { is_stdout_writer_enabled: true, is_file_writer_enabled: false, level: "INFO" }), [["encryptLogged", "encrypt"]]);
   } finally {
     cleanup(env);
   }
@@ -116,12 +126,17 @@ async function main(): Promise<void> {
   const encTotal = results.encrypt!.load.cpuUsPerRequest!;
   const pingTotal = results.ping!.load.cpuUsPerRequest!;
   const fmt = (n: number | undefined) => (n ?? 0).toFixed(1);
+  const logged = results.encryptLogged!.load;
+  const withLog = perRequest("encryptLogged");
+  const logging = withLog.get(LOGGING_STAGE);
   const lines = [
     `Server CPU per request (utime + stime over the run): /ping ${fmt(pingTotal)} µs, signed Encrypt ${fmt(encTotal)} µs = ${(encTotal / pingTotal).toFixed(2)}× (${results.encrypt!.load.requests} Encrypt answers, ${results.encrypt!.load.non2xx} of them not 2xx: a 429 costs less, so the Encrypt figures are a little low)`,
+    `With serve's default logging (one INFO line per request on stdout), on a server of its own: signed Encrypt ${fmt(logged.cpuUsPerRequest)} µs (${logged.non2xx} not 2xx), of which the logging stage ${fmt(logging)} µs`,
     "",
-    "| stage | /ping µs | Encrypt µs | Encrypt − /ping µs | share of Encrypt |",
-    "|---|---|---|---|---|",
-    ...names.map((k) => `| ${k} | ${fmt(ping.get(k))} | ${fmt(encrypt.get(k))} | ${fmt(extra(k))} | ${((100 * encrypt.get(k)!) / encTotal).toFixed(0)}% |`),
+    "| stage | /ping µs | Encrypt µs | Encrypt − /ping µs | share of Encrypt | Encrypt with logging µs |",
+    "|---|---|---|---|---|---|",
+    ...names.map((k) => `| ${k} | ${fmt(ping.get(k))} | ${fmt(encrypt.get(k))} | ${fmt(extra(k))} | ${((100 * encrypt.get(k)!) / encTotal).toFixed(0)}% | ${fmt(withLog.get(k))} |`),
+    `| ${LOGGING_STAGE} | | | | | ${fmt(logging)} |`,
   ];
   console.log(lines.join("\n"));
   fs.writeFileSync(path.join(OUT, "profile.json"), `${JSON.stringify({ date: new Date().toISOString(), results }, null, 2)}\n`);

@@ -113,12 +113,22 @@ export function cleanup(env: Env): void {
   fs.rmSync(env.dir, { recursive: true, force: true });
 }
 
-/** Settings for one server: TLS and SigV4 on, logging off (a log line per request would dominate). */
-export function settingsFile(env: Env, name: string, pkcs11: Record<string, unknown>, caps = { can_generate_iv: false, is_zero_iv_required: false }, workers: number | "default" = 1): string {
+/** Logging off: the bench measures the request path; bench/profile.ts measures the log line on its own. */
+const NO_LOGGING = { is_stdout_writer_enabled: false, is_file_writer_enabled: false, level: "INFO" };
+
+/** Settings for one server: TLS and SigV4 on, logging off unless `tracing` says otherwise. */
+export function settingsFile(
+  env: Env,
+  name: string,
+  pkcs11: Record<string, unknown>,
+  caps = { can_generate_iv: false, is_zero_iv_required: false },
+  workers: number | "default" = 1,
+  tracing: Record<string, unknown> = NO_LOGGING,
+): string {
   const s = testSettings(
     { module: SOFTHSM_LIB, tokenLabel: env.token.label, pin: env.token.pin, cert: env.pki.serverCert, key: env.pki.serverKey },
     {
-      tracing: { is_stdout_writer_enabled: false, is_file_writer_enabled: false, level: "INFO" },
+      tracing,
       external_key_stores: [{ uri_path_prefix: PREFIX, sigv4_access_key_id: CREDS.main.id, sigv4_secret_access_key: CREDS.main.secret, xks_key_id_set: [KEY] }],
       pkcs11,
       hsm_capabilities: caps,
