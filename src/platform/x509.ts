@@ -110,7 +110,7 @@ export function endpointNameProblem(name: string): string | null {
   return null;
 }
 
-/** What KMS accepts as XksProxyUriEndpoint: https:// + a DNS name as endpointNameProblem judges it, no port or path. */
+/** What KMS accepts as XksProxyUriEndpoint: https:// + a DNS name as endpointNameProblem judges it, no port or path (a trailing "/" is no path). */
 export function kmsEndpointUrlProblem(raw: string): { problem: string | null; host: string } {
   let u: URL;
   try {

@@ -68,10 +68,9 @@ function parsePrincipalArn(arn: string, flag: string): { partition: string; acco
 
 /** Checks the endpoint is what KMS takes as XksProxyUriEndpoint (kmsEndpointUrlProblem); returns it without a slash. */
 export function normaliseEndpoint(raw: string): string {
-  const trimmed = raw.replace(/\/$/, "");
-  const { problem } = kmsEndpointUrlProblem(trimmed);
+  const { problem } = kmsEndpointUrlProblem(raw);
   if (problem) throw new XksctlError("XKS_USAGE", `--endpoint ${JSON.stringify(raw)} is not what KMS accepts as XksProxyUriEndpoint: ${problem}. Give https://<DNS name>, e.g. https://xks.example.com`);
-  return new URL(trimmed).origin;
+  return new URL(raw).origin;
 }
 
 /** The key policy: the account root (so IAM policies apply), the key administrator, optionally a user. */

@@ -18,8 +18,6 @@ import { createTestPki, type TestPki } from "./tls.js";
 import { freePort } from "./port.js";
 import { until } from "./wait.js";
 
-export { freePort };
-
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 /** The binary under test (XKSCTL_TEST_BIN: another build of it, for development). */
 export const BIN = process.env.XKSCTL_TEST_BIN ?? path.join(ROOT, "bin/xksctl.cjs");

@@ -9,7 +9,7 @@ import tls from "node:tls";
 import { after, before, describe, test } from "node:test";
 import { Agent } from "undici";
 import { createStandardToken, keyPath, md, startTestProxy, type TestProxy } from "../helpers/proxy.js";
-import { freePort } from "../helpers/serve-process.js";
+import { freePort } from "../helpers/port.js";
 import { CREDS, PREFIX } from "../helpers/settings.js";
 import { curlPost, send, smithyPost } from "../helpers/sign.js";
 import { removeTestToken, type TestToken } from "../helpers/softhsm.js";

@@ -92,7 +92,7 @@ export function endpointFacts(run: DoctorRun): Promise<EndpointFacts> {
   return run.once("endpoint", async () => {
     const { deps, opts } = run;
     if (opts.endpoint !== undefined) {
-      const e = kmsEndpointUrlProblem(opts.endpoint.replace(/\/$/, ""));
+      const e = kmsEndpointUrlProblem(opts.endpoint);
       return { url: opts.endpoint, host: e.host, source: "--endpoint", explicit: true, local: isLocalHost(e.host), problem: e.problem };
     }
     const s = await settingsFacts(run);
