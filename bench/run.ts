@@ -7,6 +7,8 @@
  *   node --import tsx bench/run.ts [--runs N] [--only flood|slow|plain]   (scripts/bench.sh builds dist/ and the shim first)
  *   XKSCTL_BENCH_BASELINE=/path/to/other/checkout  also runs the slow scenarios on that build (same run)
  *   XKSCTL_BENCH_KEEP_LOGS=1  keeps each h2load per-request log (build/bench/*.log.kept: start µs, status, duration µs)
+ *                             and each serve process's whole output (build/bench/serve-*.out; with
+ *                             XKSCTL_BENCH_NODE_ARGS=--trace-gc, its GC events)
  *   XKSCTL_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"  node options for each serve process (not NODE_OPTIONS: --cpu-prof is refused there)
  *
  * Scenarios (see LABELS below):
@@ -135,7 +137,8 @@ export function settingsFile(
     },
   );
   const server = s.server as Record<string, unknown>;
-  delete server.max_event_loop_delay_milli; // serve's default admission (the tests' helper relaxes it)
+  delete server.max_event_loop_delay_milli; // serve's default admission (the tests' helper relaxes both)
+  delete server.max_service_time_milli;
   if (workers === "default") delete server.workers; // serve's default: one worker per CPU
   else server.workers = workers;
   return writeSettings(env.dir, s, `${name}.toml`);
@@ -219,6 +222,8 @@ export async function h2loadCpu(server: Server, args: string[], url: string): Pr
  * Starts `node bin/xksctl.cjs serve` as its own process (h2load and the server must not share a
  * process), with the main port doubling as the ping port, and waits for GET /ping.
  */
+let serveSeq = 0;
+
 export async function startServer(env: Env, config: string, extraEnv: Record<string, string> = {}, build: Build = "current"): Promise<Server> {
   const port = await freePort();
   const root = build === "baseline" ? process.env.XKSCTL_BENCH_BASELINE! : REPO;
@@ -230,10 +235,15 @@ export async function startServer(env: Env, config: string, extraEnv: Record<str
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
-  const keep = (b: Buffer) => void (output = (output + b.toString()).slice(-4000));
+  const kept = process.env.XKSCTL_BENCH_KEEP_LOGS ? fs.openSync(path.join(OUT_DIR, `serve-${process.pid}-${++serveSeq}.out`), "w") : undefined;
+  const keep = (b: Buffer) => {
+    if (kept !== undefined) fs.writeSync(kept, b);
+    output = (output + b.toString()).slice(-4000);
+  };
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
   let exit: string | undefined;
+  if (kept !== undefined) child.once("close", () => fs.closeSync(kept));
   const exited = new Promise<void>((r) => child.once("exit", (code, signal) => r(void (exit = `code ${code}, signal ${signal}`))));
   const agent = new Agent({ allowH2: true, connect: { ca: fs.readFileSync(env.pki.caCert) } });
   const url = `https://127.0.0.1:${port}`;

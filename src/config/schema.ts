@@ -66,6 +66,7 @@ export const SCHEMA: readonly TableSpec[] = [
       { name: "max_concurrent_streams", type: { kind: "int", min: 1, max: 1000 }, required: false, default: 100, extension: true, description: "HTTP/2 requests in flight per connection (SETTINGS_MAX_CONCURRENT_STREAMS); KMS spreads its load over many connections." },
       { name: "max_in_flight_requests", type: { kind: "int", min: 1, max: 100000 }, required: false, default: 256, extension: true, description: "Admission control: XKS requests being served at once; one over it gets 429 ThrottlingException before its body is read or its signature checked. /ping is not counted." },
       { name: "max_event_loop_delay_milli", type: { kind: "int", min: 1, max: 10000 }, required: false, default: 40, extension: true, description: "Admission control: while the event loop is this far behind, new XKS requests get 429 ThrottlingException at once, then the cap on admitted requests starts at one per HSM session and doubles every 200 ms; so answers under a flood stay inside KMS's 250 ms." },
+      { name: "max_service_time_milli", type: { kind: "int", min: 1, max: 60000 }, required: false, default: 100, extension: true, description: "Admission control: an XKS request that takes longer than this from its body read to its answer (waiting for an HSM session included) makes the cap on admitted requests start again at one per HSM session and double every 200 ms; so requests do not queue for sessions past KMS's 250 ms." },
     ],
   },
   {

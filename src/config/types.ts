@@ -51,6 +51,7 @@ export interface Settings {
     max_concurrent_streams: number;
     max_in_flight_requests: number;
     max_event_loop_delay_milli: number;
+    max_service_time_milli: number;
     tcp_keepalive: { tcp_keepalive_secs?: number; tcp_keepalive_interval_secs?: number; tcp_keepalive_retries?: number };
   };
   tracing: {

@@ -2,21 +2,25 @@
  * Admission control: decides, before a request's body is read or its signature checked, whether
  * the proxy takes it on or answers 429 ThrottlingException at once. Signals:
  * - the XKS requests being served (admitted, not yet answered) against [server] max_in_flight_requests;
- * - how far the event loop is behind, against [server] max_event_loop_delay_milli.
- * When the loop is seen behind, the number admitted at once drops to the HSM session count and
- * then doubles every CONGESTION_MEMORY_MS while the loop keeps up, back to max_in_flight_requests
- * (as TCP's slow start): a request waiting for a session is handed one by the event loop, once per
- * turn, so under a flood every extra waiter waits whole turns, and a sudden full reopening would
- * let a burst of them in. Nothing else refuses: a slow HSM (a network HSM, 20 ms a call) makes
- * requests wait long without the proxy being overloaded, and a 429 there would fail the
- * customer's call for nothing.
+ * - how far the event loop is behind, against [server] max_event_loop_delay_milli;
+ * - how long admitted requests took from their body read to their answer, against [server]
+ *   max_service_time_milli: a request over it waited for an HSM session (or for the loop) too long.
+ * When the loop is seen behind or an answer is seen slow, the number admitted at once drops to the
+ * HSM session count and then doubles every CONGESTION_MEMORY_MS while neither is seen again, back
+ * to max_in_flight_requests (as TCP's slow start). Requests beyond the sessions only queue: a
+ * waiter is handed a session by the event loop, once per turn, so under a flood every extra waiter
+ * waits whole turns, and admitting them makes every answer late, the 429s included. At one per
+ * session the HSM is still kept busy (a slow network HSM loses no throughput), and the rest get
+ * their 429 inside KMS's deadline instead of an answer after it.
  *
  * The delay comes from a cheap lag timer: a timer due every TICK_MS records when it ran, so
  * `now - lastTick - TICK_MS` is how long the current turn of the event loop has kept the timer
  * waiting. A flood shows up as one long turn within its first burst: the requests read in that
  * turn after the limit is reached are refused, so the admitted work of a turn stays bounded and
  * the rest of the burst gets its 429 without waiting behind it. A process that was merely
- * descheduled runs its due timer first and is not penalised.
+ * descheduled runs its due timer first and is not penalised. The loop delay alone misses a flood
+ * that is spread over many short turns (the requests then wait in the sockets, not in one turn);
+ * the service time sees it, as the admitted requests' wait for a session.
  */
 import { performance } from "node:perf_hooks";
 
@@ -27,6 +31,8 @@ export const TICK_MS = 10;
 export interface AdmissionLimits {
   maxInFlight: number;
   maxLoopDelayMs: number;
+  /** An admitted request's body read to its answer, ms, over which the proxy counts as congested. */
+  maxServiceMs: number;
   /** In flight while congested: the HSM sessions. */
   congestedInFlight: number;
 }
@@ -37,15 +43,21 @@ export const CONGESTION_MEMORY_MS = 200;
 /** Why a request was refused, or undefined when admitted. */
 export type Refusal = "in-flight" | "event-loop" | "congested" | undefined;
 
+/** What last lowered the cap. */
+type Congestion = "event-loop" | "service-time";
+
 /** Counts admitted requests and measures the event-loop delay. */
 export class Admission {
-  /** The tickets of the requests in flight (a ticket is released once). */
-  private admitted = new Set<number>();
+  /** The tickets of the requests in flight (a ticket is released once): when each began to be served, NaN before. */
+  private admitted = new Map<number, number>();
   private nextId = 0;
   private lastTick: number;
   /** The cap on admitted requests after congestion; Infinity when the loop keeps up. */
   private cap = Infinity;
   private capGrownAt = 0;
+  private congestion: Congestion = "event-loop";
+  /** The slowest service time answered since the cap last changed or held, ms. */
+  private slowestInPeriod = 0;
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -97,19 +109,46 @@ export class Admission {
     if (this.admitted.size >= this.limits.maxInFlight) return "in-flight";
     const now = this.clock();
     if (this.loopDelayMs() > this.limits.maxLoopDelayMs) {
-      this.cap = this.limits.congestedInFlight;
-      this.capGrownAt = now;
+      this.congested("event-loop", now);
       return "event-loop";
     }
     if (this.cap !== Infinity) {
+      if (now - this.capGrownAt >= CONGESTION_MEMORY_MS) this.beforeGrowing(now);
       for (; now - this.capGrownAt >= CONGESTION_MEMORY_MS && this.cap !== Infinity; this.capGrownAt += CONGESTION_MEMORY_MS) {
         this.cap = this.cap * 2 >= this.limits.maxInFlight ? Infinity : this.cap * 2;
       }
       if (this.admitted.size >= this.cap) return "congested";
     }
     const id = this.nextId++;
-    this.admitted.add(id);
+    this.admitted.set(id, NaN);
     return id;
+  }
+
+  /** The cap drops to one per HSM session, and its doubling starts again from now. */
+  private congested(why: Congestion, now: number): void {
+    this.cap = this.limits.congestedInFlight;
+    this.capGrownAt = now;
+    this.congestion = why;
+    this.slowestInPeriod = 0;
+  }
+
+  /**
+   * Before the cap doubles (at most once per CONGESTION_MEMORY_MS): doubling what is in flight can
+   * double the service time (the extra requests queue for sessions), so the cap doubles only while
+   * the slowest service of the period, answered or still in flight, is within half the limit. Over
+   * the limit it drops again; in between it holds.
+   */
+  private beforeGrowing(now: number): void {
+    let slowest = this.slowestInPeriod;
+    for (const since of this.admitted.values()) if (now - since > slowest) slowest = now - since; // NaN: body still arriving
+    if (slowest > this.limits.maxServiceMs) this.congested("service-time", now);
+    else if (slowest > this.limits.maxServiceMs / 2) this.capGrownAt = now;
+    this.slowestInPeriod = 0;
+  }
+
+  /** The request's body is read: its service time starts (the client's sending is not the proxy's delay). */
+  serving(ticket: number): void {
+    if (this.admitted.has(ticket)) this.admitted.set(ticket, this.clock());
   }
 
   /** A refusal in words, for the log. */
@@ -119,12 +158,21 @@ export class Admission {
         return `${this.admitted.size} requests in flight (max_in_flight_requests = ${this.limits.maxInFlight})`;
       case "event-loop":
         return `event loop more than ${this.limits.maxLoopDelayMs} ms behind (max_event_loop_delay_milli)`;
-      case "congested":
-        return `${this.admitted.size} requests in flight since the event loop was behind (the cap starts at one per HSM session and doubles every ${CONGESTION_MEMORY_MS} ms)`;
+      case "congested": {
+        const why = this.congestion === "event-loop" ? "the event loop was behind" : `an answer took over ${this.limits.maxServiceMs} ms after its body (max_service_time_milli)`;
+        return `${this.admitted.size} requests in flight since ${why} (the cap starts at one per HSM session and doubles every ${CONGESTION_MEMORY_MS} ms)`;
+      }
     }
   }
 
+  /** The request is answered (or abandoned): a service time over the limit lowers the cap. */
   release(ticket: number): void {
+    const since = this.admitted.get(ticket);
+    if (since === undefined) return;
     this.admitted.delete(ticket);
+    const now = this.clock();
+    const served = now - since; // NaN when never served (the body did not arrive): compares false
+    if (served > this.limits.maxServiceMs) this.congested("service-time", now);
+    else if (served > this.slowestInPeriod) this.slowestInPeriod = served;
   }
 }

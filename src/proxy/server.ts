@@ -132,6 +132,7 @@ function admissionLimits(settings: Settings): AdmissionLimits {
   return {
     maxInFlight: settings.server.max_in_flight_requests,
     maxLoopDelayMs: settings.server.max_event_loop_delay_milli,
+    maxServiceMs: settings.server.max_service_time_milli,
     congestedInFlight: settings.pkcs11.session_pool_max_size,
   };
 }
@@ -244,7 +245,7 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
       }
       const ctx = requestContext(req, route, started);
       if (logger.enabled("DEBUG")) logger.log("DEBUG", "request received", ctx.fields);
-      void serveAdmitted(req, res, path, route, current, ctx).finally(() => admission.release(ticket));
+      void serveAdmitted(req, res, path, route, current, ctx, () => admission.serving(ticket)).finally(() => admission.release(ticket));
       return;
     }
     // Refused before the body is read (nothing of it is used).
@@ -285,10 +286,11 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
   };
 
   /** Body → SigV4 → Content-Type → JSON → handler, for an admitted request. */
-  const serveAdmitted = async (req: AnyRequest, res: AnyResponse, path: string, route: Route, { settings, handlerDeps, limits }: State, { fields, finish }: RequestContext) => {
+  const serveAdmitted = async (req: AnyRequest, res: AnyResponse, path: string, route: Route, { settings, handlerDeps, limits }: State, { fields, finish }: RequestContext, bodyRead: () => void) => {
     let body: Buffer;
     try {
       body = await readBody(req, { maxBytes: MAX_BODY_BYTES, timeoutMs: limits.bodyTimeoutMs });
+      bodyRead();
     } catch (err) {
       if (err instanceof ClientGone) {
         if (logger.enabled("INFO")) logger.log("INFO", "request abandoned by the client", { ...fields, bodyBytes: err.bytes });

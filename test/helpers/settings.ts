@@ -20,8 +20,9 @@ export function testSettings(opts: { module: string; tokenLabel: string; pin: st
     // One process unless a test asks for workers (test/cli/serve-workers.test.ts covers the default).
     // Admission by event-loop delay at 1 s, not 40 ms: on a loaded 2-core machine a test process
     // (client and proxy in one loop) is sometimes preempted for longer than 40 ms, and a single
-    // request then got 429. The admission rules have their own tests (front-door-units.test.ts).
-    server: { ip: "127.0.0.1", port: 0, port_http_ping: 0, region: "us-east-1", service: "kms-xks-proxy", ciphertext_metadata_b64: "djAuMC4x", tcp_keepalive: { tcp_keepalive_secs: 60 }, workers: 1, max_event_loop_delay_milli: 1000 },
+    // request then got 429. Likewise the service time at 10 s, not 100 ms: the slow-HSM tests queue
+    // requests for sessions on purpose. The admission rules have their own tests (front-door-units.test.ts).
+    server: { ip: "127.0.0.1", port: 0, port_http_ping: 0, region: "us-east-1", service: "kms-xks-proxy", ciphertext_metadata_b64: "djAuMC4x", tcp_keepalive: { tcp_keepalive_secs: 60 }, workers: 1, max_event_loop_delay_milli: 1000, max_service_time_milli: 10000 },
     tracing: { is_stdout_writer_enabled: true, is_file_writer_enabled: false, level: "INFO" },
     security: { is_sigv4_auth_enabled: true, is_tls_enabled: Boolean(opts.cert), is_mtls_enabled: false },
     ...(opts.cert ? { tls: { tls_cert_pem: opts.cert, tls_key_pem: opts.key } } : {}),

@@ -17,9 +17,9 @@ import type { Logger } from "../../../src/proxy/log.js";
 import type { Hsm } from "../../../src/hsm/types.js";
 import type { XksctlError } from "../../../src/errors.js";
 
-test("admission: in-flight cap, event-loop delay, a cap from one per HSM session doubling back after congestion; a slow HSM alone never refuses", () => {
+test("admission: in-flight cap, event-loop delay, a cap from one per HSM session doubling back after congestion; a body still arriving is not a slow answer", () => {
   let now = 1000;
-  const a = new Admission({ maxInFlight: 3, maxLoopDelayMs: 40, congestedInFlight: 1 }, () => now);
+  const a = new Admission({ maxInFlight: 3, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 1 }, () => now);
   a.start();
   a.tick();
   const admitted = (t: number | string): number => {
@@ -45,11 +45,68 @@ test("admission: in-flight cap, event-loop delay, a cap from one per HSM session
     now += CONGESTION_MEMORY_MS;
     a.tick();
     const slow = [admitted(a.tryAdmit()), admitted(a.tryAdmit())];
-    now += 10_000; // requests waiting long on a slow HSM: not a reason to refuse
+    now += 10_000; // admitted, but their bodies have not arrived (serving() not called): the client's delay, not the proxy's
     a.tick();
-    assert.equal(typeof a.tryAdmit(), "number", "a slow HSM alone never refuses");
+    assert.equal(typeof a.tryAdmit(), "number", "a slow client alone never refuses");
     for (const t of slow) a.release(t);
     assert.match(a.describe("in-flight"), /max_in_flight_requests = 3/);
+  } finally {
+    a.stop();
+  }
+});
+
+test("admission: an answer over max_service_time_milli drops the cap to one per HSM session; it doubles only while services stay within half the limit", () => {
+  let now = 1000;
+  const a = new Admission({ maxInFlight: 64, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 2 }, () => now);
+  a.start();
+  a.tick();
+  const admit = (): number => {
+    const t = a.tryAdmit();
+    assert.equal(typeof t, "number", `admitted, not refused (${t})`);
+    return t as number;
+  };
+  /** Admits n, serves them for `ms` (the lag timer keeps up), answers them. */
+  const serve = (n: number, ms: number) => {
+    const ts = Array.from({ length: n }, admit);
+    for (const t of ts) a.serving(t);
+    now += ms;
+    a.tick();
+    for (const t of ts) a.release(t);
+  };
+  try {
+    serve(10, 100); // at the limit: not over it
+    serve(10, 99);
+    const many = Array.from({ length: 10 }, admit);
+    assert.equal(a.inFlight, 10, "nothing refused while answers are in time");
+    for (const t of many) a.release(t);
+
+    serve(1, 101); // one answer over the limit
+    const two = [admit(), admit()];
+    assert.equal(a.tryAdmit(), "congested", "then one per HSM session (2)");
+    assert.match(a.describe("congested"), /max_service_time_milli/);
+    for (const t of two) a.serving(t);
+
+    now += 200; // a period on, but those two are still being served after 200 ms: over the limit, the cap stays 2
+    a.tick();
+    assert.equal(a.tryAdmit(), "congested", "no doubling while an answer in flight is late");
+    for (const t of two) a.release(t); // answered late: again congested
+    serve(2, 60); // over half the limit: the cap holds at 2
+    now += 200;
+    a.tick();
+    const held = [admit(), admit()];
+    assert.equal(a.tryAdmit(), "congested", "holds at 2 after services over half the limit");
+    for (const t of held) a.release(t); // never served (bodies still arriving): no sample
+    serve(2, 50); // within half: the next period doubles
+    now += 200;
+    a.tick();
+    const four = [admit(), admit(), admit(), admit()];
+    assert.equal(a.tryAdmit(), "congested", "then 4");
+    for (const t of four) a.release(t);
+    now += 4 * 200; // quiet periods: doubles back to max_in_flight_requests (no cap)
+    a.tick();
+    const back = Array.from({ length: 64 }, admit);
+    assert.equal(a.tryAdmit(), "in-flight");
+    for (const t of back) a.release(t);
   } finally {
     a.stop();
   }
