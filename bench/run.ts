@@ -218,12 +218,13 @@ export async function h2loadCpu(server: Server, args: string[], url: string): Pr
   return { ...r, cpuUsPerRequest: ((after.processMs - before.processMs) * 1000) / answered, loopCpuUsPerRequest: ((after.loopMs - before.loopMs) * 1000) / answered };
 }
 
+/** Numbers the kept serve outputs (XKSCTL_BENCH_KEEP_LOGS). */
+let serveSeq = 0;
+
 /**
  * Starts `node bin/xksctl.cjs serve` as its own process (h2load and the server must not share a
  * process), with the main port doubling as the ping port, and waits for GET /ping.
  */
-let serveSeq = 0;
-
 export async function startServer(env: Env, config: string, extraEnv: Record<string, string> = {}, build: Build = "current"): Promise<Server> {
   const port = await freePort();
   const root = build === "baseline" ? process.env.XKSCTL_BENCH_BASELINE! : REPO;

@@ -52,7 +52,7 @@ export class Admission {
   private admitted = new Map<number, number>();
   private nextId = 0;
   private lastTick: number;
-  /** The cap on admitted requests after congestion; Infinity when the loop keeps up. */
+  /** The cap on admitted requests after congestion; Infinity when none has been seen lately. */
   private cap = Infinity;
   private capGrownAt = 0;
   private congestion: Congestion = "event-loop";
