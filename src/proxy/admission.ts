@@ -6,8 +6,9 @@
  * - how long admitted requests took from their body read to their answer, against [server]
  *   max_service_time_milli: a request over it waited for an HSM session (or for the loop) too long.
  * When the loop is seen behind or an answer is seen slow, the number admitted at once drops to the
- * HSM session count and then doubles every CONGESTION_MEMORY_MS while neither is seen again, back
- * to max_in_flight_requests (as TCP's slow start). Requests beyond the sessions only queue: a
+ * HSM session count and then doubles every CONGESTION_MEMORY_MS while neither is seen again and
+ * answers take at most half of max_service_time_milli, back to max_in_flight_requests (as TCP's
+ * slow start). Requests beyond the sessions only queue: a
  * waiter is handed a session by the event loop, once per turn, so under a flood every extra waiter
  * waits whole turns, and admitting them makes every answer late, the 429s included. At one per
  * session the HSM is still kept busy (a slow network HSM loses no throughput), and the rest get
