@@ -6,9 +6,10 @@
  * - how long admitted requests took from their body read to their answer, against [server]
  *   max_service_time_milli: a request over it waited for an HSM session (or for the loop) too long.
  * When the loop is seen behind or an answer is seen slow, the number admitted at once drops to the
- * HSM session count and then doubles every CONGESTION_MEMORY_MS while neither is seen again and
- * answers take at most half of max_service_time_milli, back to max_in_flight_requests (as TCP's
- * slow start). Requests beyond the sessions only queue: a
+ * HSM session count and then doubles at most every CONGESTION_MEMORY_MS, in periods where neither
+ * is seen again, answers take at most half of max_service_time_milli and at least half of the cap
+ * was in use, back to max_in_flight_requests (as TCP's slow start, and its window kept after idle).
+ * Requests beyond the sessions only queue: a
  * waiter is handed a session by the event loop, once per turn, so under a flood every extra waiter
  * waits whole turns, and admitting them makes every answer late, the 429s included. At one per
  * session the HSM is still kept busy (a slow network HSM loses no throughput), and the rest get
@@ -38,7 +39,7 @@ export interface AdmissionLimits {
   congestedInFlight: number;
 }
 
-/** After the loop was seen behind, the admission cap doubles once per this interval. */
+/** After congestion, the admission cap doubles at most once per this interval. */
 export const CONGESTION_MEMORY_MS = 200;
 
 /** Why a request was refused, or undefined when admitted. */
@@ -59,6 +60,8 @@ export class Admission {
   private congestion: Congestion = "event-loop";
   /** The slowest service time answered since the cap last changed or held, ms. */
   private slowestInPeriod = 0;
+  /** The most requests in flight at once since then (the cap when one was refused for it). */
+  private peakInPeriod = 0;
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -114,14 +117,15 @@ export class Admission {
       return "event-loop";
     }
     if (this.cap !== Infinity) {
-      if (now - this.capGrownAt >= CONGESTION_MEMORY_MS) this.beforeGrowing(now);
-      for (; now - this.capGrownAt >= CONGESTION_MEMORY_MS && this.cap !== Infinity; this.capGrownAt += CONGESTION_MEMORY_MS) {
-        this.cap = this.cap * 2 >= this.limits.maxInFlight ? Infinity : this.cap * 2;
+      if (now - this.capGrownAt >= CONGESTION_MEMORY_MS) this.nextPeriod(now);
+      if (this.admitted.size >= this.cap) {
+        this.peakInPeriod = this.cap;
+        return "congested";
       }
-      if (this.admitted.size >= this.cap) return "congested";
     }
     const id = this.nextId++;
     this.admitted.set(id, NaN);
+    if (this.admitted.size > this.peakInPeriod) this.peakInPeriod = this.admitted.size;
     return id;
   }
 
@@ -131,20 +135,28 @@ export class Admission {
     this.capGrownAt = now;
     this.congestion = why;
     this.slowestInPeriod = 0;
+    this.peakInPeriod = 0;
   }
 
   /**
-   * Before the cap doubles (at most once per CONGESTION_MEMORY_MS): doubling what is in flight can
-   * double the service time (the extra requests queue for sessions), so the cap doubles only while
-   * the slowest service of the period, answered or still in flight, is within half the limit. Over
-   * the limit it drops again; in between it holds.
+   * A period of the lowered cap has passed (called at the first admission after it): doubling what
+   * is in flight can double the service time (the extra requests queue for sessions), so the cap
+   * doubles only while the slowest service of the period, answered or still in flight, is within
+   * half the limit, and only when at least half of the cap was in use: a cap that was not used has
+   * not shown that the proxy can take more (a quiet spell after a flood does not reopen the door
+   * for the next one, as TCP's window after idle, RFC 7661). Over the limit it drops again;
+   * otherwise it holds.
    */
-  private beforeGrowing(now: number): void {
+  private nextPeriod(now: number): void {
     let slowest = this.slowestInPeriod;
     for (const since of this.admitted.values()) if (now - since > slowest) slowest = now - since; // NaN: body still arriving
-    if (slowest > this.limits.maxServiceMs) this.congested("service-time", now);
-    else if (slowest > this.limits.maxServiceMs / 2) this.capGrownAt = now;
+    if (slowest > this.limits.maxServiceMs) return this.congested("service-time", now);
+    if (slowest <= this.limits.maxServiceMs / 2 && this.peakInPeriod * 2 >= this.cap) {
+      this.cap = this.cap * 2 >= this.limits.maxInFlight ? Infinity : this.cap * 2;
+    }
+    this.capGrownAt = now;
     this.slowestInPeriod = 0;
+    this.peakInPeriod = this.admitted.size;
   }
 
   /** The request's body is read: its service time starts (the client's sending is not the proxy's delay). */
@@ -161,7 +173,7 @@ export class Admission {
         return `event loop more than ${this.limits.maxLoopDelayMs} ms behind (max_event_loop_delay_milli)`;
       case "congested": {
         const why = this.congestion === "event-loop" ? "the event loop was behind" : `an answer took over ${this.limits.maxServiceMs} ms after its body (max_service_time_milli)`;
-        return `${this.admitted.size} requests in flight since ${why} (the cap starts at one per HSM session and doubles every ${CONGESTION_MEMORY_MS} ms)`;
+        return `${this.admitted.size} requests in flight since ${why} (the cap starts at one per HSM session and doubles at most every ${CONGESTION_MEMORY_MS} ms, while in use and answers are in time)`;
       }
     }
   }

@@ -55,7 +55,7 @@ test("admission: in-flight cap, event-loop delay, a cap from one per HSM session
   }
 });
 
-test("admission: an answer over max_service_time_milli drops the cap to one per HSM session; it doubles only while services stay within half the limit", () => {
+test("admission: an answer over max_service_time_milli drops the cap to one per HSM session; it doubles only while services stay within half the limit and the cap is in use", () => {
   let now = 1000;
   const a = new Admission({ maxInFlight: 64, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 2 }, () => now);
   a.start();
@@ -102,11 +102,27 @@ test("admission: an answer over max_service_time_milli drops the cap to one per 
     const four = [admit(), admit(), admit(), admit()];
     assert.equal(a.tryAdmit(), "congested", "then 4");
     for (const t of four) a.release(t);
-    now += 4 * 200; // quiet periods: doubles back to max_in_flight_requests (no cap)
+    now += 10 * 200; // a quiet spell: one doubling for the period that was in use, none for the idle ones
     a.tick();
-    const back = Array.from({ length: 64 }, admit);
-    assert.equal(a.tryAdmit(), "in-flight");
-    for (const t of back) a.release(t);
+    const eight = Array.from({ length: 8 }, admit);
+    assert.equal(a.tryAdmit(), "congested", "8 after the quiet spell, not back to no cap");
+    for (const t of eight) a.release(t);
+    now += 200;
+    a.tick();
+    serve(3, 10); // its first admission doubles (to 16) for the period just past, in use; then at most 3 in flight
+    now += 200;
+    a.tick();
+    const held16 = Array.from({ length: 16 }, admit);
+    assert.equal(a.tryAdmit(), "congested", "holds at 16 after a period with under half of it in use");
+    for (const t of held16) a.release(t);
+    for (let cap = 16; cap < 64; cap *= 2) {
+      // in use (it refused one above) and fast: doubles, once per period
+      now += 200;
+      a.tick();
+      const ts = Array.from({ length: cap * 2 >= 64 ? 64 : cap * 2 }, admit);
+      assert.equal(a.tryAdmit(), cap * 2 >= 64 ? "in-flight" : "congested", `${cap} -> ${cap * 2}`);
+      for (const t of ts) a.release(t);
+    }
   } finally {
     a.stop();
   }
