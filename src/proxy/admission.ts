@@ -8,7 +8,8 @@
  * When the loop is seen behind or an answer is seen slow, the number admitted at once drops to the
  * HSM session count and then doubles at most every CONGESTION_MEMORY_MS, in periods where neither
  * is seen again, answers take at most half of max_service_time_milli and at least half of the cap
- * was in use, back to max_in_flight_requests (as TCP's slow start, and its window kept after idle).
+ * was in use, back to max_in_flight_requests (as TCP's slow start, and its window kept after idle);
+ * a cap not in use is lifted CALM_RESET_MS after the last congestion.
  * Requests beyond the sessions only queue: a
  * waiter is handed a session by the event loop, once per turn, so under a flood every extra waiter
  * waits whole turns, and admitting them makes every answer late, the 429s included. At one per
@@ -42,6 +43,9 @@ export interface AdmissionLimits {
 /** After congestion, the admission cap doubles at most once per this interval. */
 export const CONGESTION_MEMORY_MS = 200;
 
+/** A cap not in use is lifted this long after the last congestion (a pulsed flood's pauses are shorter). */
+export const CALM_RESET_MS = 10_000;
+
 /** Why a request was refused, or undefined when admitted. */
 export type Refusal = "in-flight" | "event-loop" | "congested" | undefined;
 
@@ -57,6 +61,8 @@ export class Admission {
   /** The cap on admitted requests after congestion; Infinity when none has been seen lately. */
   private cap = Infinity;
   private capGrownAt = 0;
+  /** When the cap was last lowered. */
+  private congestedAt = 0;
   private congestion: Congestion = "event-loop";
   /** The slowest service time answered since the cap last changed or held, ms. */
   private slowestInPeriod = 0;
@@ -133,6 +139,7 @@ export class Admission {
   private congested(why: Congestion, now: number): void {
     this.cap = this.limits.congestedInFlight;
     this.capGrownAt = now;
+    this.congestedAt = now;
     this.congestion = why;
     this.slowestInPeriod = 0;
     this.peakInPeriod = 0;
@@ -144,15 +151,17 @@ export class Admission {
    * doubles only while the slowest service of the period, answered or still in flight, is within
    * half the limit, and only when at least half of the cap was in use: a cap that was not used has
    * not shown that the proxy can take more (a quiet spell after a flood does not reopen the door
-   * for the next one, as TCP's window after idle, RFC 7661). Over the limit it drops again;
-   * otherwise it holds.
+   * for the next one, as TCP's window after idle, RFC 7661). A cap not in use is lifted once
+   * CALM_RESET_MS have passed without congestion, so traffic that grows later is not held back by
+   * one old hiccup. Over the limit it drops again; otherwise it holds.
    */
   private nextPeriod(now: number): void {
     let slowest = this.slowestInPeriod;
     for (const since of this.admitted.values()) if (now - since > slowest) slowest = now - since; // NaN: body still arriving
     if (slowest > this.limits.maxServiceMs) return this.congested("service-time", now);
-    if (slowest <= this.limits.maxServiceMs / 2 && this.peakInPeriod * 2 >= this.cap) {
-      this.cap = this.cap * 2 >= this.limits.maxInFlight ? Infinity : this.cap * 2;
+    if (slowest <= this.limits.maxServiceMs / 2) {
+      if (this.peakInPeriod * 2 >= this.cap) this.cap = this.cap * 2 >= this.limits.maxInFlight ? Infinity : this.cap * 2;
+      else if (now - this.congestedAt >= CALM_RESET_MS) this.cap = Infinity;
     }
     this.capGrownAt = now;
     this.slowestInPeriod = 0;

@@ -9,7 +9,7 @@ import path from "node:path";
 import { test } from "node:test";
 import type { Settings } from "../../../src/config/types.js";
 import { HsmError } from "../../../src/hsm/types.js";
-import { Admission, CONGESTION_MEMORY_MS, TICK_MS } from "../../../src/proxy/admission.js";
+import { Admission, CALM_RESET_MS, CONGESTION_MEMORY_MS, TICK_MS } from "../../../src/proxy/admission.js";
 import { XKS_SITUATIONS, XksError, toXksResponse } from "../../../src/proxy/errors.js";
 import { caDigest, changedKeys, reloadRefusals } from "../../../src/proxy/reload-policy.js";
 import { startProxy } from "../../../src/proxy/start.js";
@@ -123,6 +123,41 @@ test("admission: an answer over max_service_time_milli drops the cap to one per 
       assert.equal(a.tryAdmit(), cap * 2 >= 64 ? "in-flight" : "congested", `${cap} -> ${cap * 2}`);
       for (const t of ts) a.release(t);
     }
+  } finally {
+    a.stop();
+  }
+});
+
+test("admission: a cap not in use is lifted CALM_RESET_MS after the last congestion, not before", () => {
+  let now = 1000;
+  const a = new Admission({ maxInFlight: 64, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 2 }, () => now);
+  a.start();
+  a.tick();
+  try {
+    const slow = a.tryAdmit() as number;
+    a.serving(slow);
+    now += 101;
+    a.tick();
+    a.release(slow); // congested at t = 1101: the cap is 2
+    const probe = (n: number): string => {
+      const ts: number[] = [];
+      let last: number | string = 0;
+      for (let i = 0; i <= n && typeof last === "number"; i++) {
+        last = a.tryAdmit();
+        if (typeof last === "number") ts.push(last);
+      }
+      for (const t of ts) a.release(t);
+      return `${ts.length} admitted, then ${typeof last === "number" ? "none refused" : last}`;
+    };
+    now += CALM_RESET_MS - 300; // quiet, but not for long enough
+    a.tick();
+    assert.equal(probe(64), "2 admitted, then congested", "no doubling after a period not in use, and no lift yet");
+    now += 200;
+    a.tick();
+    a.release(a.tryAdmit() as number); // doubles to 4 for the probe's period (in use); then 1 in flight, under half of 4
+    now += 300; // CALM_RESET_MS since the congestion, and this period was not in use
+    a.tick();
+    assert.equal(probe(64), "64 admitted, then in-flight", "the cap is lifted: max_in_flight_requests alone");
   } finally {
     a.stop();
   }
