@@ -84,6 +84,10 @@ const USAGES: [number, string][] = [
   [CKA_UNWRAP, "UNWRAP"],
 ];
 const HEALTH_LABEL = "xksctl-health-check";
+
+/** The health check's own key on `session`: AES-256, a session object (CKA_TOKEN false), never a KMS key. */
+const makeHealthKey = (lib: NativeLibrary, session: number): Promise<number> => lib.generateKey(session, CKM_AES_KEY_GEN, aesKeyTemplate(HEALTH_LABEL, false));
+
 /** Calls whose failure may leave the operation active in the HSM: their session is closed. */
 const OPERATION_CALLS = new Set(["C_Encrypt", "C_Decrypt"]);
 const isPublic = (state: number) => state === CKS_RO_PUBLIC_SESSION || state === CKS_RW_PUBLIC_SESSION;
@@ -182,7 +186,7 @@ export class Pkcs11Hsm implements Hsm {
       }
       let key: number;
       try {
-        key = await lib.generateKey(healthSession, CKM_AES_KEY_GEN, aesKeyTemplate(HEALTH_LABEL, false));
+        key = await makeHealthKey(lib, healthSession);
       } catch (err) {
         pool.close(new HsmError("internal", "start-up failed"));
         throw new XksctlError("XKS_HSM_KEYGEN", `C_GenerateKey refused the health-check session key (AES-256, CKA_TOKEN false): ${describeFailure(err)}`, { cause: err });
@@ -398,7 +402,7 @@ export class Pkcs11Hsm implements Hsm {
     this.healthMaking ??= (async () => {
       const s = await this.lib.openSession(gen.slot);
       try {
-        const key = await this.lib.generateKey(s, CKM_AES_KEY_GEN, aesKeyTemplate(HEALTH_LABEL, false));
+        const key = await makeHealthKey(this.lib, s);
         if (this.gen === gen) gen.health = { session: s, key };
         return { session: s, key };
       } catch (err) {
