@@ -532,7 +532,10 @@ export interface FloodRun {
   ping: LoadResult;
 }
 
-/** The pause between the warm-up flood and the measured one, ms: longer than the 1.6 s in which a cap doubling by time alone from 1 to 256 would reopen. */
+/**
+ * The pause between the warm-up flood and the measured one, ms: longer than the 1.6 s in which a
+ * cap that doubled with time alone would have gone from 1 back to 256.
+ */
 const FLOOD_PAUSE_MS = 2000;
 
 /** The flood against one worker, then against serve's default worker count. */
@@ -541,9 +544,9 @@ export type FloodFigures = FloodRun[];
 /**
  * flood: far beyond capacity, as issue 8 measured it: 20 connections x 100 streams of signed
  * Encrypt (2000 in flight) against plain SoftHSM with a pool of 2 sessions, for 8 s after a
- * discarded warm-up of the same shape and a 2 s pause (a second wave), and /ping from a second h2load while it runs; against one
- * worker, then serve's default (one per CPU: 2 here, with one session each). Every answer must be
- * 200 or 429 within KMS's 250 ms.
+ * discarded warm-up of the same shape and a 2 s pause (a second wave), and /ping from a second
+ * h2load while it runs; against one worker, then serve's default (one per CPU: 2 here, with one
+ * session each). Every answer must be 200 or 429 within KMS's 250 ms.
  */
 async function flood(env: Env): Promise<FloodFigures> {
   const runs: FloodRun[] = [];

@@ -9,10 +9,9 @@
  * HSM session count and then doubles at most every CONGESTION_MEMORY_MS, in periods where neither
  * is seen again, answers take at most half of max_service_time_milli and at least half of the cap
  * was in use, back to max_in_flight_requests (as TCP's slow start, and its window kept after idle);
- * a cap not in use is lifted CALM_RESET_MS after the last congestion.
- * Requests beyond the sessions only queue: a
- * waiter is handed a session by the event loop, once per turn, so under a flood every extra waiter
- * waits whole turns, and admitting them makes every answer late, the 429s included. At one per
+ * a cap not in use is lifted CALM_RESET_MS after the last congestion. Requests beyond the sessions
+ * only queue: a waiter is handed a session by the event loop, once per turn, so under a flood every
+ * extra waiter waits whole turns, and admitting them makes every answer late, the 429s included. At one per
  * session the HSM is still kept busy (a slow network HSM loses no throughput), and the rest get
  * their 429 inside KMS's deadline instead of an answer after it.
  *
