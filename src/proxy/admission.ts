@@ -11,9 +11,9 @@
  * was in use, back to max_in_flight_requests (as TCP's slow start, and its window kept after idle);
  * a cap not in use is lifted CALM_RESET_MS after the last congestion. Requests beyond the sessions
  * only queue: a waiter is handed a session by the event loop, once per turn, so under a flood every
- * extra waiter waits whole turns, and admitting them makes every answer late, the 429s included. At one per
- * session the HSM is still kept busy (a slow network HSM loses no throughput), and the rest get
- * their 429 inside KMS's deadline instead of an answer after it.
+ * extra waiter waits whole turns, and admitting them makes every answer late, the 429s included.
+ * At one per session the HSM is still kept busy (a slow network HSM loses no throughput), and the
+ * rest get their 429 inside KMS's deadline instead of an answer after it.
  *
  * The delay comes from a cheap lag timer: a timer due every TICK_MS records when it ran, so
  * `now - lastTick - TICK_MS` is how long the current turn of the event loop has kept the timer
