@@ -73,17 +73,20 @@ export function assertRegistry(checks: readonly DoctorCheck[]): void {
   }
 }
 
-/** Why a check cannot run, from its needs' results; undefined when it can. */
-function blockedBy(check: DoctorCheck, results: Map<string, CheckResult>, mode: "local" | "url"): string | undefined {
+/**
+ * Why a check cannot run, from its needs' results; undefined when it can. `notApplicable`: a need
+ * did not apply (its id is in `na`), and the check inherits that skip and its message.
+ */
+function blockedBy(check: DoctorCheck, results: Map<string, CheckResult>, na: ReadonlySet<string>, mode: "local" | "url"): { why: string; notApplicable: boolean } | undefined {
   for (const n of check.needs) {
     const r = results.get(n);
     if (!r) {
       // In --url mode the local checks a live check needs do not exist: there are no local settings.
       if (mode === "url") continue;
-      return `needs: ${n}`;
+      return { why: `needs: ${n}`, notApplicable: false };
     }
-    if (r.status === "fail") return `needs: ${n}`;
-    if (r.status === "skip") return r.message.startsWith("not applicable") ? r.message : `needs: ${n}`;
+    if (r.status === "fail") return { why: `needs: ${n}`, notApplicable: false };
+    if (r.status === "skip") return na.has(n) ? { why: r.message, notApplicable: true } : { why: `needs: ${n}`, notApplicable: false };
   }
   return undefined;
 }
@@ -132,16 +135,19 @@ export async function runDoctor(
   const mode = opts.url ? "url" : "local";
   const selected = selectChecks(registry, opts.groups, mode);
   const results = new Map<string, CheckResult>();
+  /** The checks that did not apply, and those skipped because a need did not apply. */
+  const na = new Set<string>();
   const run = createRun(deps, opts, mode);
   run.onCleanup(() => deps.http.close());
   const out: CheckResult[] = [];
   try {
     for (const check of selected) {
       const started = deps.monotonicMs();
-      const why = blockedBy(check, results, mode);
+      const blocked = blockedBy(check, results, na, mode);
       let r: CheckResult;
-      if (why !== undefined) {
-        r = { id: check.id, group: check.group, status: "skip", message: why, fix: null, duration: 0 };
+      if (blocked !== undefined) {
+        if (blocked.notApplicable) na.add(check.id);
+        r = { id: check.id, group: check.group, status: "skip", message: blocked.why, fix: null, duration: 0 };
       } else {
         let outcome;
         try {
@@ -151,6 +157,7 @@ export async function runDoctor(
             ? failOf(err)
             : { status: "fail" as const, message: `the check itself failed: ${(err as Error)?.message ?? String(err)}`, fix: "This is a bug in xksctl: please report it with the output of `xksctl doctor --json`." };
         }
+        if (outcome.status === "skip" && outcome.notApplicable) na.add(check.id);
         const fix = outcome.status === "warn" || outcome.status === "fail" ? (outcome.fix ?? "See docs/doctor.md for this check.") : null;
         r = { id: check.id, group: check.group, status: outcome.status, message: oneLine(outcome.message), fix: fix === null ? null : oneLine(fix), duration: Math.max(0, Math.round(deps.monotonicMs() - started)) };
       }

@@ -12,7 +12,7 @@ import { listCardsets, listNamedKeys, modeNeedsCardForKeyGeneration, readWorld, 
 import { worldProblems } from "../../hsm/nfast/status.js";
 import { nfastHome } from "../../platform/exec.js";
 import { settingsFacts } from "./facts.js";
-import { failOf, type CheckOutcome, type DoctorCheck, type DoctorRun } from "./types.js";
+import { failOf, notApplicable, type CheckOutcome, type DoctorCheck, type DoctorRun } from "./types.js";
 
 /** The tools doctor reads, and the ones the operator verbs need. */
 const READ_TOOLS = ["enquiry", "nfkminfo"];
@@ -36,7 +36,7 @@ async function applicability(run: DoctorRun): Promise<{ applicable: boolean; why
     const found = READ_TOOLS.filter((t) => run.deps.findTool(t) !== undefined);
     if (found.length > 0) return { applicable: true, why: `${found.join(", ")} installed` };
     const lib = module ? path.basename(module) : "not nShield's";
-    return { applicable: false, why: `not applicable: no nShield here (PKCS#11 library ${lib}, no nShield tools installed)` };
+    return { applicable: false, why: `no nShield here (PKCS#11 library ${lib}, no nShield tools installed)` };
   });
 }
 
@@ -102,7 +102,7 @@ function nshieldCheck(c: Omit<DoctorCheck, "group" | "run"> & { run(run: DoctorR
     group: "nshield",
     async run(run) {
       const a = await applicability(run);
-      if (!a.applicable) return { status: "skip", message: a.why };
+      if (!a.applicable) return notApplicable(a.why);
       return c.run(run);
     },
   };
@@ -184,10 +184,10 @@ const networkCheck = nshieldCheck({
     try {
       text = run.deps.readFile(file);
     } catch {
-      return { status: "skip", message: `not applicable: no ${file} (no network HSM configured)` };
+      return notApplicable(`no ${file} (no network HSM configured)`);
     }
     const hsms = parseNethsmImports(text);
-    if (hsms.length === 0) return { status: "skip", message: `not applicable: ${file} imports no network HSM` };
+    if (hsms.length === 0) return notApplicable(`${file} imports no network HSM`);
     const down: string[] = [];
     for (const h of hsms) {
       try {
@@ -256,7 +256,7 @@ const cardlistCheck = nshieldCheck({
   needs: ["nshield.tools"],
   async run(run) {
     const p = await protectionInUse(run);
-    if (!p.methods.has("ocs")) return { status: "skip", message: `not applicable: module protection (${p.how})` };
+    if (!p.methods.has("ocs")) return notApplicable(`module protection (${p.how})`);
     const file = path.join(nfastDirs(run.deps.env).kmdata, "config", "cardlist");
     let text: string;
     try {

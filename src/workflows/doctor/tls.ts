@@ -9,7 +9,7 @@
  */
 import { chainRoot, checkChain, leafCovers, type ChainCheck, type TlsProblem } from "../../platform/x509.js";
 import { endpointFacts, settingsFacts, tlsFacts, type TlsFacts } from "./facts.js";
-import type { CheckOutcome, DoctorCheck, DoctorRun } from "./types.js";
+import { notApplicable, type CheckOutcome, type DoctorCheck, type DoctorRun } from "./types.js";
 
 const short = (fp: string): string => `${fp.slice(0, 16)}...`;
 
@@ -23,7 +23,7 @@ function tlsCheck(c: Omit<DoctorCheck, "group" | "run"> & { run(run: DoctorRun, 
     group: "tls",
     async run(run) {
       const t = await tlsFacts(run);
-      if (!t.enabled) return { status: "skip", message: "not applicable: TLS is off (see tls.files)" };
+      if (!t.enabled) return notApplicable("TLS is off (see tls.files)");
       // tls.files failed, so this check did not run, unless both files were read and checked.
       return c.run(run, t as ReadTls);
     },

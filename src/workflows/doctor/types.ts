@@ -16,6 +16,16 @@ export interface CheckOutcome {
   status: CheckStatus;
   message: string;
   fix?: string;
+  /**
+   * A skip because the check does not apply here (TLS off, no nShield): the checks that need it
+   * are skipped with the same message instead of "needs: <id>". Made by notApplicable().
+   */
+  notApplicable?: true;
+}
+
+/** The skip of a check that does not apply here; its message is "not applicable: <why>". */
+export function notApplicable(why: string): CheckOutcome {
+  return { status: "skip", message: `not applicable: ${why}`, notApplicable: true };
 }
 
 /** One check of the registry. */

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import { describe, test } from "node:test";
 import { ERROR_CATALOGUE, XksctlError, type ErrorCode } from "../../../src/errors.js";
 import { DOCTOR_CHECKS, DOCTOR_GROUPS, assertRegistry, runDoctor, selectChecks, type DoctorCheck } from "../../../src/workflows/doctor/index.js";
-import { failOf } from "../../../src/workflows/doctor/types.js";
+import { failOf, notApplicable } from "../../../src/workflows/doctor/types.js";
 import { fakeDeps } from "./fixture.js";
 
 const check = (id: string, needs: string[], outcome: () => Promise<{ status: "pass" | "warn" | "fail" | "skip"; message: string; fix?: string }>): DoctorCheck => ({
@@ -61,8 +61,11 @@ describe("running", () => {
     check("tls.bug", [], async () => {
       throw new TypeError("x is undefined");
     }),
-    check("endpoint.na", [], async () => ({ status: "skip", message: "not applicable: nothing here" })),
+    check("endpoint.na", [], async () => notApplicable("nothing here")),
     check("endpoint.after-na", ["endpoint.na"], async () => ({ status: "pass", message: "never" })),
+    check("endpoint.after-after-na", ["endpoint.after-na"], async () => ({ status: "pass", message: "never" })),
+    check("endpoint.skipped", [], async () => ({ status: "skip", message: "not applicable, in words only" })),
+    check("endpoint.after-skipped", ["endpoint.skipped"], async () => ({ status: "pass", message: "never" })),
   ];
 
   test("a failed need skips its dependants ('needs: <id>'), all other checks still run, exit 1", async () => {
@@ -78,7 +81,7 @@ describe("running", () => {
     assert.equal(by.get("tls.independent")!.fix, "See docs/doctor.md for this check.");
     assert.equal(by.get("settings.second")!.fix, null);
     assert.equal(report.exitCode, 1);
-    assert.deepEqual(report.summary, { pass: 0, warn: 1, fail: 3, skip: 4 });
+    assert.deepEqual(report.summary, { pass: 0, warn: 1, fail: 3, skip: 7 });
   });
 
   test("a thrown XksctlError fails the check with its remedy (reworded where the catalogue's sends the admin to doctor); any other throw says it is a bug", async () => {
@@ -105,9 +108,13 @@ describe("running", () => {
     assert.equal(failOf(new XksctlError("XKS_HSM_SESSION", "m", { remedy: "Free a session." })).fix, "Free a session.");
   });
 
-  test("'not applicable' passes down to the dependants unchanged", async () => {
+  test("'not applicable' passes down to the dependants unchanged, and on to theirs; another skip is 'needs: <id>'", async () => {
     const report = await runDoctor(fakeDeps(), {}, { checks: registry });
-    assert.equal(report.checks.find((c) => c.id === "endpoint.after-na")!.message, "not applicable: nothing here");
+    const message = (id: string) => report.checks.find((c) => c.id === id)!.message;
+    assert.equal(message("endpoint.na"), "not applicable: nothing here");
+    assert.equal(message("endpoint.after-na"), "not applicable: nothing here");
+    assert.equal(message("endpoint.after-after-na"), "not applicable: nothing here");
+    assert.equal(message("endpoint.after-skipped"), "needs: endpoint.skipped");
   });
 
   test("warnings alone exit 0", async () => {
