@@ -75,6 +75,7 @@ export async function startProxy(loaded: Settings, opts: StartOptions): Promise<
   let running = loaded;
   const runningCa = opts.startCaDigest ?? caDigest(loaded);
   const hup = () => {
+    if (stopping) return; // draining: nothing to reload (the handler stays so that SIGHUP cannot kill the process)
     try {
       const next = opts.reloadSettings();
       const refused = reloadRefusals(running, next, runningCa);

@@ -358,6 +358,9 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
     });
   };
   const hup = () => {
+    // Stopping (a signal, or a start that failed): nothing to reload. The handler stays until the
+    // end, because without one a SIGHUP would kill the primary while its workers stop.
+    if (stopping) return;
     // Each worker applies the same file with the same rules, so checking it here first makes a
     // reload happen in every worker or in none.
     let next;
@@ -405,9 +408,9 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
   const abortStart = async () => {
     stopping = true;
     modules?.stop();
-    process.off("SIGHUP", hup);
     await stopWorkers(workers, "SIGTERM");
     await logger.close();
+    process.off("SIGHUP", hup);
   };
   if ("error" in started) {
     await abortStart();
@@ -468,8 +471,10 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
         // Nothing listens any more: a primary that stayed up would never be restarted by systemd.
         stopping = true;
         logger.log("ERROR", "no worker left: exiting with code 1 so that the service manager restarts xksctl", { workers: n });
-        process.off("SIGHUP", hup);
-        void logger.close().then(() => resolveStopped(1));
+        void logger.close().then(() => {
+          process.off("SIGHUP", hup);
+          resolveStopped(1);
+        });
       }
       return;
     }
