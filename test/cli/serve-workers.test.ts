@@ -5,7 +5,6 @@
  * start-up failure is the same one-line error.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import fs, { readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -14,7 +13,7 @@ import { cpuToSpare, sessionShare, workerCount } from "../../src/workflows/serve
 import type { Settings } from "../../src/config/types.js";
 import { keyPath, md } from "../helpers/proxy.js";
 import { freePort } from "../helpers/port.js";
-import { BIN, logLines, runBin, servedToken, slowHsmLibrary, startServe, type ServeProcess } from "../helpers/serve-process.js";
+import { logLines, runBin, servedToken, slowHsmLibrary, startServe, type ServeProcess } from "../helpers/serve-process.js";
 import { clearControl, writeControl } from "../fixtures/slowhsm/control.mjs";
 import { CREDS, PREFIX } from "../helpers/settings.js";
 import { agents, send, smithyPost } from "../helpers/sign.js";
@@ -258,23 +257,17 @@ test("a SIGHUP while a failed start stops the workers: the primary still ends wi
   const busyPort = (holder.address() as net.AddressInfo).port;
   try {
     const file = config({ server: { workers: 2 }, metrics: { is_enabled: true, ip: "127.0.0.1", port: busyPort } }, "workers-metrics-busy.toml");
-    const child = spawn(process.execPath, [BIN, "serve", "--config", file], { env: served.token.env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
     let hupped = 0;
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d;
+    const r = await runBin(["serve", "--config", file], served.token.env, 20_000, undefined, (stdout, child) => {
       // A worker has been told to stop: the primary is inside its failed start's clean-up.
       if (hupped === 0 && /shutting down: draining/.test(stdout)) {
         hupped++;
         child.kill("SIGHUP");
       }
     });
-    child.stderr.on("data", (d: Buffer) => (stderr += d));
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once("exit", (c, s) => resolve([c, s])));
-    assert.equal(hupped, 1, `the workers were stopped (stdout:\n${stdout})`);
-    assert.deepEqual([code, signal], [1, null], stderr);
-    assert.match(stderr, new RegExp(`✖ Cannot listen on 127\\.0\\.0\\.1:${busyPort} for metrics: EADDRINUSE`));
+    assert.equal(hupped, 1, `the workers were stopped (stdout:\n${r.stdout})`);
+    assert.deepEqual([r.code, r.signal], [1, null], r.stderr);
+    assert.match(r.stderr, new RegExp(`✖ Cannot listen on 127\\.0\\.0\\.1:${busyPort} for metrics: EADDRINUSE`));
   } finally {
     holder.close();
   }

@@ -62,17 +62,27 @@ export function logLines(s: ServeProcess): Record<string, unknown>[] {
 }
 
 /** Runs the CLI to completion. */
-export function runBin(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runBin(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 20_000,
+  cwd?: string,
+  /** Called with all of stdout so far on each chunk (to signal the child at a point of its run). */
+  onStdout?: (stdout: string, child: ChildProcess) => void,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      onStdout?.(stdout, child);
+    });
     child.stderr.on("data", (d) => (stderr += d));
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("exit", (code) => {
+    child.on("exit", (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, signal, stdout, stderr });
     });
   });
 }

@@ -9,7 +9,7 @@ import path from "node:path";
 import { test } from "node:test";
 import type { Settings } from "../../../src/config/types.js";
 import { HsmError } from "../../../src/hsm/types.js";
-import { Admission, CALM_RESET_MS, CONGESTION_MEMORY_MS, TICK_MS } from "../../../src/proxy/admission.js";
+import { Admission, CALM_RESET_MS, CONGESTION_MEMORY_MS, TICK_MS, type AdmissionLimits } from "../../../src/proxy/admission.js";
 import { XKS_SITUATIONS, XksError, toXksResponse } from "../../../src/proxy/errors.js";
 import { caDigest, changedKeys, reloadRefusals } from "../../../src/proxy/reload-policy.js";
 import { startProxy } from "../../../src/proxy/start.js";
@@ -17,36 +17,53 @@ import type { Logger } from "../../../src/proxy/log.js";
 import type { Hsm } from "../../../src/hsm/types.js";
 import type { XksctlError } from "../../../src/errors.js";
 
-test("admission: in-flight cap, event-loop delay, a cap from one per HSM session doubling back after congestion; a body still arriving is not a slow answer", () => {
+/**
+ * An Admission on a fake clock, its lag timer started: `later(ms)` moves the clock with the timer
+ * keeping up, `stall(ms)` moves it while the loop keeps the timer waiting; `admit()` asserts a
+ * ticket.
+ */
+function onFakeClock(limits: AdmissionLimits) {
   let now = 1000;
-  const a = new Admission({ maxInFlight: 3, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 1 }, () => now);
+  const a = new Admission(limits, () => now);
   a.start();
   a.tick();
-  const admitted = (t: number | string): number => {
-    assert.equal(typeof t, "number", `admitted, not refused (${t})`);
-    return t as number;
+  return {
+    a,
+    later(ms: number): void {
+      now += ms;
+      a.tick();
+    },
+    stall(ms: number): void {
+      now += ms;
+    },
+    admit(): number {
+      const t = a.tryAdmit();
+      assert.equal(typeof t, "number", `admitted, not refused (${t})`);
+      return t as number;
+    },
   };
+}
+
+test("admission: in-flight cap, event-loop delay, a cap from one per HSM session doubling back after congestion; a body still arriving is not a slow answer", () => {
+  const { a, later, stall, admit } = onFakeClock({ maxInFlight: 3, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 1 });
   try {
-    const tickets = [admitted(a.tryAdmit()), admitted(a.tryAdmit()), admitted(a.tryAdmit())];
+    const tickets = [admit(), admit(), admit()];
     assert.equal(a.tryAdmit(), "in-flight");
     for (const t of tickets) a.release(t);
     assert.equal(a.inFlight, 0);
-    now += TICK_MS + 41; // the lag timer has been kept waiting 41 ms past its tick
+    stall(TICK_MS + 41); // the lag timer has been kept waiting 41 ms past its tick
     assert.equal(a.tryAdmit(), "event-loop");
     a.tick(); // the loop caught up
-    const one = admitted(a.tryAdmit());
+    const one = admit();
     assert.equal(a.tryAdmit(), "congested", "one per HSM session right after");
-    now += CONGESTION_MEMORY_MS;
-    a.tick();
-    const two = admitted(a.tryAdmit());
+    later(CONGESTION_MEMORY_MS);
+    const two = admit();
     assert.equal(a.tryAdmit(), "congested", "then two");
     a.release(one);
     a.release(two);
-    now += CONGESTION_MEMORY_MS;
-    a.tick();
-    const slow = [admitted(a.tryAdmit()), admitted(a.tryAdmit())];
-    now += 10_000; // admitted, but their bodies have not arrived (serving() not called): the client's delay, not the proxy's
-    a.tick();
+    later(CONGESTION_MEMORY_MS);
+    const slow = [admit(), admit()];
+    later(10_000); // admitted, but their bodies have not arrived (serving() not called): the client's delay, not the proxy's
     assert.equal(typeof a.tryAdmit(), "number", "a slow client alone never refuses");
     for (const t of slow) a.release(t);
     assert.match(a.describe("in-flight"), /max_in_flight_requests = 3/);
@@ -56,21 +73,12 @@ test("admission: in-flight cap, event-loop delay, a cap from one per HSM session
 });
 
 test("admission: an answer over max_service_time_milli drops the cap to one per HSM session; it doubles only while services stay within half the limit and the cap is in use", () => {
-  let now = 1000;
-  const a = new Admission({ maxInFlight: 64, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 2 }, () => now);
-  a.start();
-  a.tick();
-  const admit = (): number => {
-    const t = a.tryAdmit();
-    assert.equal(typeof t, "number", `admitted, not refused (${t})`);
-    return t as number;
-  };
+  const { a, later, admit } = onFakeClock({ maxInFlight: 64, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 2 });
   /** Admits n, serves them for `ms` (the lag timer keeps up), answers them. */
   const serve = (n: number, ms: number) => {
     const ts = Array.from({ length: n }, admit);
     for (const t of ts) a.serving(t);
-    now += ms;
-    a.tick();
+    later(ms);
     for (const t of ts) a.release(t);
   };
   try {
@@ -86,39 +94,32 @@ test("admission: an answer over max_service_time_milli drops the cap to one per 
     assert.match(a.describe("congested"), /max_service_time_milli/);
     for (const t of two) a.serving(t);
 
-    now += 200; // a period on, but those two are still being served after 200 ms: over the limit, the cap stays 2
-    a.tick();
+    later(200); // a period on, but those two are still being served after 200 ms: over the limit, the cap stays 2
     assert.equal(a.tryAdmit(), "congested", "no doubling while an answer in flight is late");
     for (const t of two) a.release(t); // answered late: again congested
     serve(2, 60); // over half the limit: the cap holds at 2
-    now += 200;
-    a.tick();
+    later(200);
     const held = [admit(), admit()];
     assert.equal(a.tryAdmit(), "congested", "holds at 2 after services over half the limit");
     for (const t of held) a.release(t); // never served (bodies still arriving): no sample
     serve(2, 50); // within half: the next period doubles
-    now += 200;
-    a.tick();
+    later(200);
     const four = [admit(), admit(), admit(), admit()];
     assert.equal(a.tryAdmit(), "congested", "then 4");
     for (const t of four) a.release(t);
-    now += 10 * 200; // a quiet spell: one doubling for the period that was in use, none for the idle ones
-    a.tick();
+    later(10 * 200); // a quiet spell: one doubling for the period that was in use, none for the idle ones
     const eight = Array.from({ length: 8 }, admit);
     assert.equal(a.tryAdmit(), "congested", "8 after the quiet spell, not back to no cap");
     for (const t of eight) a.release(t);
-    now += 200;
-    a.tick();
+    later(200);
     serve(3, 10); // its first admission doubles (to 16) for the period just past, in use; then at most 3 in flight
-    now += 200;
-    a.tick();
+    later(200);
     const held16 = Array.from({ length: 16 }, admit);
     assert.equal(a.tryAdmit(), "congested", "holds at 16 after a period with under half of it in use");
     for (const t of held16) a.release(t);
     for (let cap = 16; cap < 64; cap *= 2) {
       // in use (it refused one above) and fast: doubles, once per period
-      now += 200;
-      a.tick();
+      later(200);
       const ts = Array.from({ length: cap * 2 >= 64 ? 64 : cap * 2 }, admit);
       assert.equal(a.tryAdmit(), cap * 2 >= 64 ? "in-flight" : "congested", `${cap} -> ${cap * 2}`);
       for (const t of ts) a.release(t);
@@ -129,15 +130,11 @@ test("admission: an answer over max_service_time_milli drops the cap to one per 
 });
 
 test("admission: a cap not in use is lifted CALM_RESET_MS after the last congestion, not before", () => {
-  let now = 1000;
-  const a = new Admission({ maxInFlight: 64, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 2 }, () => now);
-  a.start();
-  a.tick();
+  const { a, later, admit } = onFakeClock({ maxInFlight: 64, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 2 });
   try {
-    const slow = a.tryAdmit() as number;
+    const slow = admit();
     a.serving(slow);
-    now += 101;
-    a.tick();
+    later(101);
     a.release(slow); // congested at t = 1101: the cap is 2
     const probe = (n: number): string => {
       const ts: number[] = [];
@@ -149,14 +146,11 @@ test("admission: a cap not in use is lifted CALM_RESET_MS after the last congest
       for (const t of ts) a.release(t);
       return `${ts.length} admitted, then ${typeof last === "number" ? "none refused" : last}`;
     };
-    now += CALM_RESET_MS - 300; // quiet, but not for long enough
-    a.tick();
+    later(CALM_RESET_MS - 300); // quiet, but not for long enough
     assert.equal(probe(64), "2 admitted, then congested", "no doubling after a period not in use, and no lift yet");
-    now += 200;
-    a.tick();
-    a.release(a.tryAdmit() as number); // doubles to 4 for the probe's period (in use); then 1 in flight, under half of 4
-    now += 300; // CALM_RESET_MS since the congestion, and this period was not in use
-    a.tick();
+    later(200);
+    a.release(admit()); // doubles to 4 for the probe's period (in use); then 1 in flight, under half of 4
+    later(300); // CALM_RESET_MS since the congestion, and this period was not in use
     assert.equal(probe(64), "64 admitted, then in-flight", "the cap is lifted: max_in_flight_requests alone");
   } finally {
     a.stop();
