@@ -654,6 +654,17 @@ async function calibrate(env: Env): Promise<Calibration> {
 
 // ---------------------------------------------------------------- report
 
+/**
+ * Answers a second that were 2xx: h2load's req/s counts every finished stream, and a 429 is not
+ * throughput (admission control answers them cheaply, so counting them would flatter a ratio).
+ */
+export function okRps(r: LoadResult): number {
+  const noResponse = r.non2xxByStatus["no response"] ?? 0;
+  const statusedNon2xx = Object.entries(r.non2xxByStatus).reduce((a, [code, n]) => (code === "no response" ? a : a + n), 0);
+  const all = r.requests + noResponse;
+  return all === 0 ? 0 : (r.rps * (r.requests - statusedNon2xx)) / all;
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -724,18 +735,19 @@ export function report(all: Partial<Record<Build, RunFigures[]>>, runs: number, 
       rows.push(`| ${LABELS[id]} | ${build} | ${rps}${ceiling} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${s.non2xx}${codes ? ` (${codes})` : ""} |`);
     }
     const { steady, steadyW, c5, c5Ping } = m as Record<ScenarioId, Summary | undefined>;
-    const per = (a: ScenarioId, b: ScenarioId) => (figs.every((f) => f[a] && f[b]) ? median(figs.map((f) => f[a]!.rps / f[b]!.rps)) : undefined);
+    // Throughput ratios count 2xx answers only (okRps).
+    const per = (a: ScenarioId, b: ScenarioId) => (figs.every((f) => f[a] && f[b]) ? median(figs.map((f) => okRps(f[a]!) / okRps(f[b]!))) : undefined);
     if (build === "current") {
       for (const [enc, ping, who] of [["encrypt", "ping", "1 worker"], ["encryptW", "pingW", "default workers"]] as const) {
         const r = per(enc, ping);
-        if (r !== undefined) targets.push({ build, target: `plain SoftHSM, ${who}: Encrypt ≥ 0.3 × /ping req/s (stretch 0.5; issue 9)`, measured: `${r.toFixed(2)} (median of per-run ratios)`, met: r >= 0.3 });
+        if (r !== undefined) targets.push({ build, target: `plain SoftHSM, ${who}: Encrypt ≥ 0.3 × /ping req/s (stretch 0.5; issue 9)`, measured: `${r.toFixed(3)} (2xx only, median of per-run ratios)`, met: r >= 0.3 });
       }
       for (const [s, who] of [[steady, "1 worker"], [steadyW, "default workers"]] as const) {
         if (s) targets.push({ build, target: `plain SoftHSM, ${who}: p99 ≤ 5 ms at a steady 1800 req/s (issue 9)`, measured: `p99 ${fmt(s.p99, 2)} ms at ${fmt(s.rps)} req/s`, met: s.p99 <= 5 && s.rps >= 1800 * 0.95 && s.non2xx === 0 });
       }
       for (const [mix, ping, who] of [["mix", "ping", "1 worker"], ["mixW", "pingW", "default workers"]] as const) {
         const r = per(mix, ping);
-        if (r !== undefined) targets.push({ build, target: `KMS mix, ${who}: ≥ 0.25 × /ping req/s (issue 9)`, measured: r.toFixed(2), met: r >= 0.25 });
+        if (r !== undefined) targets.push({ build, target: `KMS mix, ${who}: ≥ 0.25 × /ping req/s (issue 9)`, measured: `${r.toFixed(3)} (2xx only)`, met: r >= 0.25 });
       }
       for (const [enc, ping, who] of [["encrypt", "ping", "1 worker"], ["encryptW", "pingW", "default workers"]] as const) {
         const ok = figs.filter((f) => f[enc]?.cpuUsPerRequest !== undefined && f[ping]?.cpuUsPerRequest !== undefined);
@@ -751,7 +763,7 @@ export function report(all: Partial<Record<Build, RunFigures[]>>, runs: number, 
         });
       }
       const scale = per("encryptW", "encrypt");
-      if (scale !== undefined) targets.push({ build, target: "default workers ≥ 1.3 × one worker's Encrypt req/s (issue 9)", measured: `${scale.toFixed(2)}×`, met: scale >= 1.3 });
+      if (scale !== undefined) targets.push({ build, target: "default workers ≥ 1.3 × one worker's Encrypt req/s (issue 9)", measured: `${scale.toFixed(3)}× (2xx only)`, met: scale >= 1.3 });
       const res = figs.flatMap((f) => [f.resources, f.resourcesW]).filter((r): r is Resources => r !== undefined);
       if (res.length > 0) {
         const rss = Math.max(...res.flatMap((r) => r.peakRssMb));
