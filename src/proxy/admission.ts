@@ -20,7 +20,11 @@
  * waiting. A flood shows up as one long turn within its first burst: the requests read in that
  * turn after the limit is reached are refused, so the admitted work of a turn stays bounded and
  * the rest of the burst gets its 429 without waiting behind it. A process that was merely
- * descheduled runs its due timer first and is not penalised. The loop delay alone misses a flood
+ * descheduled runs its due timer first and is not penalised. Nor is a turn that a pause made long
+ * (a full GC of V8 stops the loop for tens of ms, node:http2's header strings being freed only
+ * there): the delay counts only while the turn has seen at least one request per
+ * MAX_LOOP_MS_PER_REQUEST of it, since no request costs the loop that much; a flood's first turn
+ * sees hundreds before its delay passes the limit. The loop delay alone misses a flood
  * that is spread over many short turns (the requests then wait in the sockets, not in one turn);
  * the service time sees it, as the admitted requests' wait for a session.
  */
@@ -38,6 +42,12 @@ export interface AdmissionLimits {
   /** In flight while congested: the HSM sessions. */
   congestedInFlight: number;
 }
+
+/**
+ * More loop time than any one request costs (one is 0.05-0.3 ms): a turn whose delay exceeds its
+ * requests times this was made long by something else (a GC pause, the host), not by the load.
+ */
+export const MAX_LOOP_MS_PER_REQUEST = 1;
 
 /** After congestion, the admission cap doubles at most once per this interval. */
 export const CONGESTION_MEMORY_MS = 200;
@@ -57,6 +67,8 @@ export class Admission {
   private admitted = new Map<number, number>();
   private nextId = 0;
   private lastTick: number;
+  /** Requests seen (admitted or refused) since the lag timer last ran: the work of this turn. */
+  private seenSinceTick = 0;
   /** The cap on admitted requests after congestion; Infinity when none has been seen lately. */
   private cap = Infinity;
   private capGrownAt = 0;
@@ -92,6 +104,7 @@ export class Admission {
   /** Records a run of the lag timer (public for tests with a fake clock). */
   tick(): void {
     this.lastTick = this.clock();
+    this.seenSinceTick = 0;
   }
 
   /** New limits (SIGHUP). */
@@ -115,9 +128,11 @@ export class Admission {
    * The refusal path allocates nothing.
    */
   tryAdmit(): number | NonNullable<Refusal> {
+    this.seenSinceTick++;
     if (this.admitted.size >= this.limits.maxInFlight) return "in-flight";
     const now = this.clock();
-    if (this.loopDelayMs() > this.limits.maxLoopDelayMs) {
+    const delay = this.loopDelayMs();
+    if (delay > this.limits.maxLoopDelayMs && this.seenSinceTick * MAX_LOOP_MS_PER_REQUEST >= delay) {
       this.congested("event-loop", now);
       return "event-loop";
     }

@@ -9,7 +9,7 @@ import path from "node:path";
 import { test } from "node:test";
 import type { Settings } from "../../../src/config/types.js";
 import { HsmError } from "../../../src/hsm/types.js";
-import { Admission, CALM_RESET_MS, CONGESTION_MEMORY_MS, TICK_MS, type AdmissionLimits } from "../../../src/proxy/admission.js";
+import { Admission, CALM_RESET_MS, CONGESTION_MEMORY_MS, MAX_LOOP_MS_PER_REQUEST, TICK_MS, type AdmissionLimits } from "../../../src/proxy/admission.js";
 import { XKS_SITUATIONS, XksError, toXksResponse } from "../../../src/proxy/errors.js";
 import { caDigest, changedKeys, reloadRefusals } from "../../../src/proxy/reload-policy.js";
 import { startProxy } from "../../../src/proxy/start.js";
@@ -51,7 +51,14 @@ test("admission: in-flight cap, event-loop delay, a cap from one per HSM session
     assert.equal(a.tryAdmit(), "in-flight");
     for (const t of tickets) a.release(t);
     assert.equal(a.inFlight, 0);
-    stall(TICK_MS + 41); // the lag timer has been kept waiting 41 ms past its tick
+    // A flood's long turn: request after request, 1 ms of loop each, until the lag timer has been
+    // kept waiting 41 ms past its tick.
+    a.tick();
+    for (let i = 0; i < TICK_MS + 40; i++) {
+      stall(1);
+      a.release(admit());
+    }
+    stall(1);
     assert.equal(a.tryAdmit(), "event-loop");
     a.tick(); // the loop caught up
     const one = admit();
@@ -67,6 +74,31 @@ test("admission: in-flight cap, event-loop delay, a cap from one per HSM session
     assert.equal(typeof a.tryAdmit(), "number", "a slow client alone never refuses");
     for (const t of slow) a.release(t);
     assert.match(a.describe("in-flight"), /max_in_flight_requests = 3/);
+  } finally {
+    a.stop();
+  }
+});
+
+test("admission: a turn made long by a pause (a full GC, the host), not by requests, refuses nothing and leaves no cap; a flood arriving in it still does", () => {
+  const limits = { maxInFlight: 256, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 2 };
+  const { a, later, stall, admit } = onFakeClock(limits);
+  try {
+    a.release(admit());
+    a.release(admit());
+    stall(TICK_MS + 60); // a 70 ms pause with 2 requests in the turn (measured: Mark-Compact pauses of 3-70 ms at 1800 req/s)
+    const after = Array.from({ length: 20 }, () => admit()); // the backlog of the pause, read in the same turn
+    later(1);
+    const more = Array.from({ length: 20 }, () => admit()); // the cap was not lowered to 2 per the pause
+    for (const t of [...after, ...more]) a.release(t);
+    later(1);
+    // The same pause, then a flood's worth of requests in that turn: once they explain the delay
+    // (one per MAX_LOOP_MS_PER_REQUEST), the rule refuses.
+    stall(TICK_MS + 60);
+    const seen: (number | string)[] = [];
+    for (let i = 0; i < 100; i++) seen.push(a.tryAdmit());
+    const firstRefusal = seen.findIndex((t) => typeof t === "string");
+    assert.equal(seen[firstRefusal], "event-loop");
+    assert.equal(firstRefusal, 60 / MAX_LOOP_MS_PER_REQUEST - 1, "refused from the request that makes one per ms of the 60 ms delay");
   } finally {
     a.stop();
   }
