@@ -22,9 +22,11 @@
  * the rest of the burst gets its 429 without waiting behind it. A process that was merely
  * descheduled runs its due timer first and is not penalised. Nor is a turn that a pause made long
  * (a full GC of V8 stops the loop for tens of ms, node:http2's header strings being freed only
- * there): the delay counts only while the turn has seen at least one request per
- * MAX_LOOP_MS_PER_REQUEST of it, since no request costs the loop that much; a flood's first turn
- * sees hundreds before its delay passes the limit. The loop delay alone misses a flood
+ * there): a gap with neither a request, an answer nor a run of the lag timer in it, longer than
+ * max_event_loop_delay_milli, is a pause of the loop, not work and not the HSM's slowness. It is
+ * left out of the delay and out of every service time, so neither the pause nor its backlog, read
+ * after it, is taken for a flood or for a slow HSM. A flood's first turn sees hundreds of requests, each
+ * a fraction of a ms after the last, before its delay passes the limit. The loop delay alone misses a flood
  * that is spread over many short turns (the requests then wait in the sockets, not in one turn);
  * the service time sees it, as the admitted requests' wait for a session.
  */
@@ -43,12 +45,6 @@ export interface AdmissionLimits {
   congestedInFlight: number;
 }
 
-/**
- * More loop time than any one request costs (one is 0.05-0.3 ms): a turn whose delay exceeds its
- * requests times this was made long by something else (a GC pause, the host), not by the load.
- */
-export const MAX_LOOP_MS_PER_REQUEST = 1;
-
 /** After congestion, the admission cap doubles at most once per this interval. */
 export const CONGESTION_MEMORY_MS = 200;
 
@@ -63,12 +59,14 @@ type Congestion = "event-loop" | "service-time";
 
 /** Counts admitted requests and measures the event-loop delay. */
 export class Admission {
-  /** The tickets of the requests in flight (a ticket is released once): when each began to be served, NaN before. */
+  /** The tickets of the requests in flight (a ticket is released once): when each began to be served, on the clock that stops in pauses (clock() - paused); NaN before. */
   private admitted = new Map<number, number>();
   private nextId = 0;
   private lastTick: number;
-  /** Requests seen (admitted or refused) since the lag timer last ran: the work of this turn. */
-  private seenSinceTick = 0;
+  /** When the last request or answer was seen, or the lag timer ran, whichever was later. */
+  private lastSeenAt: number;
+  /** The pauses of the loop seen so far, ms in all: `clock() - paused` is a clock that stops in them. */
+  private paused = 0;
   /** The cap on admitted requests after congestion; Infinity when none has been seen lately. */
   private cap = Infinity;
   private capGrownAt = 0;
@@ -86,12 +84,13 @@ export class Admission {
     private clock: () => number = () => performance.now(),
   ) {
     this.lastTick = clock();
+    this.lastSeenAt = this.lastTick;
   }
 
   /** Starts the lag timer (unref'd: it never keeps the process alive). */
   start(): void {
     if (this.timer) return;
-    this.lastTick = this.clock();
+    this.lastTick = this.lastSeenAt = this.clock();
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
   }
@@ -104,7 +103,7 @@ export class Admission {
   /** Records a run of the lag timer (public for tests with a fake clock). */
   tick(): void {
     this.lastTick = this.clock();
-    this.seenSinceTick = 0;
+    this.lastSeenAt = this.lastTick;
   }
 
   /** New limits (SIGHUP). */
@@ -115,6 +114,19 @@ export class Admission {
   /** Requests admitted and not yet released. */
   get inFlight(): number {
     return this.admitted.size;
+  }
+
+  /**
+   * Notes activity: a gap this long with none, not even a run of the lag timer, was a pause of the
+   * loop (a GC, the host), not the load's work: the delay and the service times leave it out.
+   */
+  private seen(now: number): void {
+    const gap = now - this.lastSeenAt;
+    if (gap > this.limits.maxLoopDelayMs) {
+      this.lastTick += gap;
+      this.paused += gap;
+    }
+    this.lastSeenAt = now;
   }
 
   /** How far the event loop is behind now, ms: how long the lag timer has been kept waiting. */
@@ -128,11 +140,10 @@ export class Admission {
    * The refusal path allocates nothing.
    */
   tryAdmit(): number | NonNullable<Refusal> {
-    this.seenSinceTick++;
-    if (this.admitted.size >= this.limits.maxInFlight) return "in-flight";
     const now = this.clock();
-    const delay = this.loopDelayMs();
-    if (delay > this.limits.maxLoopDelayMs && this.seenSinceTick * MAX_LOOP_MS_PER_REQUEST >= delay) {
+    this.seen(now);
+    if (this.admitted.size >= this.limits.maxInFlight) return "in-flight";
+    if (this.loopDelayMs() > this.limits.maxLoopDelayMs) {
       this.congested("event-loop", now);
       return "event-loop";
     }
@@ -171,7 +182,8 @@ export class Admission {
    */
   private nextPeriod(now: number): void {
     let slowest = this.slowestInPeriod;
-    for (const since of this.admitted.values()) if (now - since > slowest) slowest = now - since; // NaN: body still arriving
+    const work = now - this.paused;
+    for (const since of this.admitted.values()) if (work - since > slowest) slowest = work - since; // NaN: body still arriving
     if (slowest > this.limits.maxServiceMs) return this.congested("service-time", now);
     if (slowest <= this.limits.maxServiceMs / 2) {
       if (this.peakInPeriod * 2 >= this.cap) this.cap = this.cap * 2 >= this.limits.maxInFlight ? Infinity : this.cap * 2;
@@ -184,7 +196,10 @@ export class Admission {
 
   /** The request's body is read: its service time starts (the client's sending is not the proxy's delay). */
   serving(ticket: number): void {
-    if (this.admitted.has(ticket)) this.admitted.set(ticket, this.clock());
+    if (!this.admitted.has(ticket)) return;
+    const now = this.clock();
+    this.seen(now);
+    this.admitted.set(ticket, now - this.paused);
   }
 
   /** A refusal in words, for the log. */
@@ -207,7 +222,8 @@ export class Admission {
     if (since === undefined) return;
     this.admitted.delete(ticket);
     const now = this.clock();
-    const served = now - since; // NaN when never served (the body did not arrive): compares false
+    this.seen(now);
+    const served = now - this.paused - since; // NaN when never served (the body did not arrive): compares false
     if (served > this.limits.maxServiceMs) this.congested("service-time", now);
     else if (served > this.slowestInPeriod) this.slowestInPeriod = served;
   }

@@ -9,7 +9,7 @@ import path from "node:path";
 import { test } from "node:test";
 import type { Settings } from "../../../src/config/types.js";
 import { HsmError } from "../../../src/hsm/types.js";
-import { Admission, CALM_RESET_MS, CONGESTION_MEMORY_MS, MAX_LOOP_MS_PER_REQUEST, TICK_MS, type AdmissionLimits } from "../../../src/proxy/admission.js";
+import { Admission, CALM_RESET_MS, CONGESTION_MEMORY_MS, TICK_MS, type AdmissionLimits } from "../../../src/proxy/admission.js";
 import { XKS_SITUATIONS, XksError, toXksResponse } from "../../../src/proxy/errors.js";
 import { caDigest, changedKeys, reloadRefusals } from "../../../src/proxy/reload-policy.js";
 import { startProxy } from "../../../src/proxy/start.js";
@@ -91,14 +91,39 @@ test("admission: a turn made long by a pause (a full GC, the host), not by reque
     const more = Array.from({ length: 20 }, () => admit()); // the cap was not lowered to 2 per the pause
     for (const t of [...after, ...more]) a.release(t);
     later(1);
-    // The same pause, then a flood's worth of requests in that turn: once they explain the delay
-    // (one per MAX_LOOP_MS_PER_REQUEST), the rule refuses.
+    // The same pause, then a flood in that turn, each request 1 ms of loop: the pause is left out,
+    // and the rule refuses once the requests' own work has kept the lag timer 40 ms past its tick.
     stall(TICK_MS + 60);
     const seen: (number | string)[] = [];
-    for (let i = 0; i < 100; i++) seen.push(a.tryAdmit());
+    for (let i = 0; i < 100; i++) {
+      seen.push(a.tryAdmit());
+      stall(1);
+    }
     const firstRefusal = seen.findIndex((t) => typeof t === "string");
     assert.equal(seen[firstRefusal], "event-loop");
-    assert.equal(firstRefusal, 60 / MAX_LOOP_MS_PER_REQUEST - 1, "refused from the request that makes one per ms of the 60 ms delay");
+    assert.equal(firstRefusal, TICK_MS + 41, "refused at the first request over 40 ms of work past the tick, the 70 ms pause not counted");
+  } finally {
+    a.stop();
+  }
+});
+
+test("admission: an answer late only by a pause of the loop (a full GC, the host) leaves no cap; an answer late while the loop ran does", () => {
+  const { a, later, stall, admit } = onFakeClock({ maxInFlight: 64, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 2 });
+  try {
+    const t = admit();
+    a.serving(t);
+    later(5);
+    stall(150); // the loop stopped for 150 ms: no tick, no request, no answer
+    a.release(t); // 155 ms after its body, 5 of them the proxy's
+    const after = Array.from({ length: 10 }, () => admit());
+    for (const x of after) a.release(x);
+    const slow = admit();
+    a.serving(slow);
+    for (let i = 0; i < 11; i++) later(10); // the loop ran (the lag timer kept up): 110 ms waiting for the HSM
+    a.release(slow);
+    admit();
+    admit();
+    assert.equal(a.tryAdmit(), "congested", "one per HSM session (2) after a slow answer of a running loop");
   } finally {
     a.stop();
   }
