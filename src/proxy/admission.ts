@@ -25,10 +25,10 @@
  * there): a gap with neither a request, an answer nor a run of the lag timer in it, longer than
  * max_event_loop_delay_milli, is a pause of the loop, not work and not the HSM's slowness. It is
  * left out of the delay and out of every service time, so neither the pause nor its backlog, read
- * after it, is taken for a flood or for a slow HSM. A flood's first turn sees hundreds of requests, each
- * a fraction of a ms after the last, before its delay passes the limit. The loop delay alone misses a flood
- * that is spread over many short turns (the requests then wait in the sockets, not in one turn);
- * the service time sees it, as the admitted requests' wait for a session.
+ * after it, is taken for a flood or for a slow HSM. A flood's first turn sees hundreds of
+ * requests, each a fraction of a ms after the last, before its delay passes the limit. The loop
+ * delay alone misses a flood that is spread over many short turns (the requests then wait in the
+ * sockets, not in one turn); the service time sees it, as the admitted requests' wait for a session.
  */
 import { performance } from "node:perf_hooks";
 
@@ -122,7 +122,8 @@ export class Admission {
    */
   private seen(now: number): void {
     const gap = now - this.lastSeenAt;
-    if (gap > this.limits.maxLoopDelayMs) {
+    // Without the lag timer an idle spell is a gap too, so pauses are told only while it runs.
+    if (this.timer && gap > this.limits.maxLoopDelayMs) {
       this.lastTick += gap;
       this.paused += gap;
     }
