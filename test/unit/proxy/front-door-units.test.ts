@@ -129,6 +129,17 @@ test("admission: an answer late only by a pause of the loop (a full GC, the host
   }
 });
 
+test("admission: without the lag timer no gap is taken for a pause: a 150 ms answer lowers the cap", () => {
+  let now = 1000;
+  const a = new Admission({ maxInFlight: 64, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 1 }, () => now);
+  const t = a.tryAdmit() as number;
+  a.serving(t);
+  now += 150; // idle, or a slow HSM: with no timer running, nothing tells it from a pause
+  a.release(t);
+  assert.equal(typeof a.tryAdmit(), "number");
+  assert.equal(a.tryAdmit(), "congested");
+});
+
 test("admission: an answer over max_service_time_milli drops the cap to one per HSM session; it doubles only while services stay within half the limit and the cap is in use", () => {
   const { a, later, admit } = onFakeClock({ maxInFlight: 64, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 2 });
   /** Admits n, serves them for `ms` (the lag timer keeps up), answers them. */
