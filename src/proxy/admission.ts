@@ -16,7 +16,7 @@
  * rest get their 429 inside KMS's deadline instead of an answer after it.
  *
  * The delay comes from a cheap lag timer: a timer due every TICK_MS records when it ran, so
- * `now - lastTick - TICK_MS` is how long the current turn of the event loop has kept the timer
+ * `now - lastTick - TICK_MS` (pauses left out, below) is how long the current turn of the event loop has kept the timer
  * waiting. A flood shows up as one long turn within its first burst: the requests read in that
  * turn after the limit is reached are refused, so the admitted work of a turn stays bounded and
  * the rest of the burst gets its 429 without waiting behind it. A process that was merely
@@ -62,6 +62,7 @@ export class Admission {
   /** The tickets of the requests in flight (a ticket is released once): when each began to be served, on the clock that stops in pauses (clock() - paused); NaN before. */
   private admitted = new Map<number, number>();
   private nextId = 0;
+  /** When the lag timer last ran, on the clock that stops in pauses (clock() - paused). */
   private lastTick: number;
   /** When the last request or answer was seen, or the lag timer ran, whichever was later. */
   private lastSeenAt: number;
@@ -83,14 +84,13 @@ export class Admission {
     private limits: AdmissionLimits,
     private clock: () => number = () => performance.now(),
   ) {
-    this.lastTick = clock();
-    this.lastSeenAt = this.lastTick;
+    this.lastTick = this.lastSeenAt = clock();
   }
 
   /** Starts the lag timer (unref'd: it never keeps the process alive). */
   start(): void {
     if (this.timer) return;
-    this.lastTick = this.lastSeenAt = this.clock();
+    this.tick();
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
   }
@@ -102,8 +102,9 @@ export class Admission {
 
   /** Records a run of the lag timer (public for tests with a fake clock). */
   tick(): void {
-    this.lastTick = this.clock();
-    this.lastSeenAt = this.lastTick;
+    const now = this.clock();
+    this.lastTick = now - this.paused;
+    this.lastSeenAt = now;
   }
 
   /** New limits (SIGHUP). */
@@ -123,17 +124,14 @@ export class Admission {
   private seen(now: number): void {
     const gap = now - this.lastSeenAt;
     // Without the lag timer an idle spell is a gap too, so pauses are told only while it runs.
-    if (this.timer && gap > this.limits.maxLoopDelayMs) {
-      this.lastTick += gap;
-      this.paused += gap;
-    }
+    if (this.timer && gap > this.limits.maxLoopDelayMs) this.paused += gap;
     this.lastSeenAt = now;
   }
 
   /** How far the event loop is behind now, ms: how long the lag timer has been kept waiting. */
-  private loopDelayMs(): number {
+  private loopDelayMs(now: number): number {
     if (!this.timer) return 0;
-    return Math.max(0, this.clock() - this.lastTick - TICK_MS);
+    return Math.max(0, now - this.paused - this.lastTick - TICK_MS);
   }
 
   /**
@@ -144,7 +142,7 @@ export class Admission {
     const now = this.clock();
     this.seen(now);
     if (this.admitted.size >= this.limits.maxInFlight) return "in-flight";
-    if (this.loopDelayMs() > this.limits.maxLoopDelayMs) {
+    if (this.loopDelayMs(now) > this.limits.maxLoopDelayMs) {
       this.congested("event-loop", now);
       return "event-loop";
     }
