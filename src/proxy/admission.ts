@@ -57,6 +57,9 @@ export type Refusal = "in-flight" | "event-loop" | "congested" | undefined;
 /** What last lowered the cap. */
 type Congestion = "event-loop" | "service-time";
 
+/** The [server] setting whose limit a refusal enforced: named in the log line and in the metrics' `limit` label. */
+export type RefusalLimit = "max_in_flight_requests" | "max_event_loop_delay_milli" | "max_service_time_milli";
+
 /** Counts admitted requests and measures the event-loop delay. */
 export class Admission {
   /** The tickets of the requests in flight (a ticket is released once): when each began to be served, on the clock that stops in pauses (clock() - paused); NaN before. */
@@ -201,15 +204,28 @@ export class Admission {
     this.admitted.set(ticket, now - this.paused);
   }
 
-  /** A refusal in words, for the log. */
-  describe(refusal: NonNullable<Refusal>): string {
+  /** The setting a refusal enforced; for "congested", the one whose signal lowered the cap. */
+  limitOf(refusal: NonNullable<Refusal>): RefusalLimit {
     switch (refusal) {
       case "in-flight":
-        return `${this.admitted.size} requests in flight (max_in_flight_requests = ${this.limits.maxInFlight})`;
+        return "max_in_flight_requests";
       case "event-loop":
-        return `event loop more than ${this.limits.maxLoopDelayMs} ms behind (max_event_loop_delay_milli)`;
+        return "max_event_loop_delay_milli";
+      case "congested":
+        return this.congestion === "event-loop" ? "max_event_loop_delay_milli" : "max_service_time_milli";
+    }
+  }
+
+  /** A refusal in words, for the log. */
+  describe(refusal: NonNullable<Refusal>): string {
+    const setting = this.limitOf(refusal);
+    switch (refusal) {
+      case "in-flight":
+        return `${this.admitted.size} requests in flight (${setting} = ${this.limits.maxInFlight})`;
+      case "event-loop":
+        return `event loop more than ${this.limits.maxLoopDelayMs} ms behind (${setting})`;
       case "congested": {
-        const why = this.congestion === "event-loop" ? "the event loop was behind" : `an answer took over ${this.limits.maxServiceMs} ms after its body (max_service_time_milli)`;
+        const why = this.congestion === "event-loop" ? "the event loop was behind" : `an answer took over ${this.limits.maxServiceMs} ms after its body (${setting})`;
         return `${this.admitted.size} requests in flight since ${why} (the cap starts at one per HSM session and doubles at most every ${CONGESTION_MEMORY_MS} ms, while in use and answers are in time)`;
       }
     }

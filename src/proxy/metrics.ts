@@ -9,12 +9,15 @@ import type net from "node:net";
 import client from "prom-client";
 import { XksctlError } from "../errors.js";
 import type { HsmOperation } from "../hsm/types.js";
+import type { RefusalLimit } from "./admission.js";
 
 /** What the proxy reports and what it reads at scrape time. */
 export interface ProxyMetrics {
   registry: client.Registry;
   /** One answered request: its operation, store, status and errorName ("" for success), and duration. */
   request(operation: string, store: string, status: number, errorName: string, seconds: number): void;
+  /** One request refused by admission control (answered 429 before its body was read), by the setting whose limit refused it. */
+  refused(limit: RefusalLimit): void;
   /** One HSM operation (all its PKCS#11 calls) and whether it succeeded. */
   hsmOperation(name: HsmOperation, seconds: number, ok: boolean): void;
   /** A SIGHUP: applied, refused (weakens security or needs a restart) or failed (the file is broken). */
@@ -43,6 +46,12 @@ export function createMetrics(): ProxyMetrics {
     name: "xksctl_requests_total",
     help: "XKS API requests answered, by operation, key store, HTTP status and XKS errorName (empty for success).",
     labelNames: ["operation", "store", "status", "error_name"] as const,
+    registers: [registry],
+  });
+  const refusals = new client.Counter({
+    name: "xksctl_requests_refused_total",
+    help: "XKS API requests answered 429 ThrottlingException by admission control, before their body was read (also counted in xksctl_requests_total), by the [server] setting whose limit refused them.",
+    labelNames: ["limit"] as const,
     registers: [registry],
   });
   const latency = new client.Histogram({
@@ -104,6 +113,7 @@ export function createMetrics(): ProxyMetrics {
       requests.inc({ operation, store, status: String(status), error_name: errorName });
       latency.observe({ operation }, seconds);
     },
+    refused: (limit) => refusals.inc({ limit }),
     hsmOperation: (name, seconds, ok) => hsm.observe({ operation: name, outcome: ok ? "ok" : "error" }, seconds),
     reload: (outcome) => reloads.inc({ outcome }),
     setSources: (s) => (sources = { ...sources, ...s }),

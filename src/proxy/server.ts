@@ -241,6 +241,11 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
         req.resume();
         send(req, res, OVERLOADED.status, OVERLOADED.body, OVERLOADED_HEADERS, "ifLarge");
         shed.note(ticket);
+        if (metrics) {
+          // An answer KMS sees like any other (its customers see the throttling): counted as one.
+          metrics.request(route.operation, route.store.uri_path_prefix, OVERLOADED.status, OVERLOADED.errorName, Number(process.hrtime.bigint() - started) / 1e9);
+          metrics.refused(admission.limitOf(ticket));
+        }
         return;
       }
       const ctx = requestContext(req, route, started);

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import http2 from "node:http2";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { request } from "undici";
@@ -118,6 +119,39 @@ test("one process, metrics on: the process serves its own", async () => {
     assert.equal(value(text, "xksctl_requests_total", { operation: "Encrypt", status: "200" }), 1);
     assert.equal(promtool(text).status, 0);
   } finally {
+    await s.stop();
+  }
+});
+
+test("one process, metrics on: a 429 of admission control is counted as an answer, and by the setting that refused it", async () => {
+  const s = await startServe(config({ server: { max_in_flight_requests: 1 }, metrics: { is_enabled: true, port: 0 } }, "metrics-429.toml"), served.token.env);
+  const session = http2.connect(s.url, { ca: served.ca });
+  try {
+    const address = String(await until(() => logLines(s).find((l) => l.msg === "metrics listening")?.address, "the metrics listener"));
+    const path = keyPath(PREFIX, "foo", "encrypt");
+    // The first request is admitted and waits for the rest of its body: the one request in flight.
+    const first = session.request({ ":method": "POST", ":path": path, "content-type": "application/json" });
+    first.write("{");
+    const status = async (stream: http2.ClientHttp2Stream) => {
+      const st = await new Promise<number>((r) => stream.once("response", (h) => r(Number(h[":status"]))));
+      stream.resume();
+      await new Promise((r) => stream.once("end", r));
+      return st;
+    };
+    // Streams of one connection reach the proxy in order: the first is in flight when this one comes.
+    const second = session.request({ ":method": "POST", ":path": path, "content-type": "application/json" });
+    second.end("{}");
+    assert.equal(await status(second), 429, "refused while the first is in flight");
+    first.end("}");
+    assert.equal(await status(first), 401, "the admitted one is then checked (unsigned: 401)");
+    const text = await scrape(address);
+    assert.equal(value(text, "xksctl_requests_total", { operation: "Encrypt", status: "429", error_name: "ThrottlingException" }), 1);
+    assert.equal(value(text, "xksctl_requests_refused_total", { limit: "max_in_flight_requests" }), 1);
+    assert.equal(value(text, "xksctl_request_duration_seconds_count", { operation: "Encrypt" }), 2, "the 429 and the 401");
+    const check = promtool(text);
+    assert.equal(check.status, 0, check.out);
+  } finally {
+    session.destroy();
     await s.stop();
   }
 });

@@ -63,6 +63,8 @@ test("admission: in-flight cap, event-loop delay, a cap from one per HSM session
     a.tick(); // the loop caught up
     const one = admit();
     assert.equal(a.tryAdmit(), "congested", "one per HSM session right after");
+    assert.equal(a.limitOf("congested"), "max_event_loop_delay_milli", "the metrics' limit label: the setting whose signal lowered the cap");
+    assert.equal(a.limitOf("event-loop"), "max_event_loop_delay_milli");
     later(CONGESTION_MEMORY_MS);
     const two = admit();
     assert.equal(a.tryAdmit(), "congested", "then two");
@@ -74,6 +76,7 @@ test("admission: in-flight cap, event-loop delay, a cap from one per HSM session
     assert.equal(typeof a.tryAdmit(), "number", "a slow client alone never refuses");
     for (const t of slow) a.release(t);
     assert.match(a.describe("in-flight"), /max_in_flight_requests = 3/);
+    assert.equal(a.limitOf("in-flight"), "max_in_flight_requests");
   } finally {
     a.stop();
   }
@@ -160,6 +163,7 @@ test("admission: an answer over max_service_time_milli drops the cap to one per 
     const two = [admit(), admit()];
     assert.equal(a.tryAdmit(), "congested", "then one per HSM session (2)");
     assert.match(a.describe("congested"), /max_service_time_milli/);
+    assert.equal(a.limitOf("congested"), "max_service_time_milli");
     for (const t of two) a.serving(t);
 
     later(200); // a period on, but those two are still being served after 200 ms: over the limit, the cap stays 2
