@@ -145,6 +145,8 @@ class EventSummary<K extends string> {
     private logger: Logger,
     private msg: string,
     private describe: (kind: K) => string,
+    /** Fields of the line beside its reason (read when it is written). */
+    private fields: (kind: K) => LogFields = () => ({}),
   ) {}
   note(kind: K): void {
     this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
@@ -153,7 +155,7 @@ class EventSummary<K extends string> {
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    for (const [kind, count] of this.counts) this.logger.log("WARN", this.msg, { count, reason: this.describe(kind), windowMs: 1000 });
+    for (const [kind, count] of this.counts) this.logger.log("WARN", this.msg, { count, reason: this.describe(kind), ...this.fields(kind), windowMs: 1000 });
     this.counts.clear();
   }
 }
@@ -186,7 +188,12 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
   }, healthTiming(initial.pkcs11.health_check_interval_milli), deps.ekmModules);
   let state = buildState(initial, hsm, health);
   const admission = new Admission(admissionLimits(initial));
-  const shed = new EventSummary<"in-flight" | "event-loop" | "congested">(logger, "requests refused with 429: the proxy is overloaded", (k) => admission.describe(k));
+  const shed = new EventSummary<"in-flight" | "event-loop" | "congested">(
+    logger,
+    "requests refused with 429: the proxy is overloaded",
+    (k) => admission.describe(k),
+    (k) => ({ limit: admission.limitOf(k) }),
+  );
   const dropped = new EventSummary<"max">(logger, "connections refused: max_connections reached", () => `max_connections = ${state.limits.maxConnections}`);
   let closing = false;
 

@@ -252,6 +252,11 @@ describe("admission control: 429 before the body is read or the signature checke
     const firstStatus = await new Promise<number>((r) => first.once("response", (h) => r(Number(h[":status"]))));
     assert.equal(firstStatus, 401, "the admitted one is then checked (unsigned: 401)");
     session.destroy();
+    // The summary line, written within a second: the count and the [server] key that refused them.
+    const line = await until(() => proxy.logs.find((l) => l.msg === "requests refused with 429: the proxy is overloaded"), "the refusal summary line");
+    assert.equal(line.count, 1);
+    assert.equal(line.limit, "max_in_flight_requests");
+    assert.equal(line.reason, "requests in flight at max_in_flight_requests = 1");
   });
 
   test("/ping is never refused", async () => {

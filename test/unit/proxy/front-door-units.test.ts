@@ -65,6 +65,7 @@ test("admission: in-flight cap, event-loop delay, a cap from one per HSM session
     assert.equal(a.tryAdmit(), "congested", "one per HSM session right after");
     assert.equal(a.limitOf("congested"), "max_event_loop_delay_milli", "the metrics' limit label: the setting whose signal lowered the cap");
     assert.equal(a.limitOf("event-loop"), "max_event_loop_delay_milli");
+    assert.match(a.describe("congested"), /since the event loop was more than 40 ms behind \(max_event_loop_delay_milli\)/);
     later(CONGESTION_MEMORY_MS);
     const two = admit();
     assert.equal(a.tryAdmit(), "congested", "then two");
