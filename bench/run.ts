@@ -68,6 +68,12 @@ export interface LoadResult {
   cpuUsPerRequest?: number;
   /** The same for the event-loop threads alone (1 worker: the worker's main thread). */
   loopCpuUsPerRequest?: number;
+  /**
+   * The 429s of admission control during the run, by the [server] key that refused them (the
+   * `limit` of serve's WARN summary lines); the rest of a 429 count is the session pool's
+   * (`session_wait_milli`). Set when the server stops, once every summary line is written.
+   */
+  refusedBy?: Record<string, number>;
 }
 
 /** One process-wide scratch area: token, TLS files, settings, h2load logs. */
@@ -117,17 +123,21 @@ export function cleanup(env: Env): void {
   fs.rmSync(env.dir, { recursive: true, force: true });
 }
 
-/** Logging off: the bench measures the request path; bench/profile.ts measures the log line on its own. */
-const NO_LOGGING = { is_stdout_writer_enabled: false, is_file_writer_enabled: false, level: "INFO" };
+/**
+ * WARN on stdout: no line for a 200 (the bench measures the request path; bench/profile.ts measures
+ * the INFO line on its own), but the summary line of admission control's 429s, which says which
+ * [server] key refused them (LoadResult.refusedBy), and a line for each other 4xx/5xx.
+ */
+const BENCH_LOGGING = { is_stdout_writer_enabled: true, is_file_writer_enabled: false, level: "WARN" };
 
-/** Settings for one server: TLS and SigV4 on, logging off unless `tracing` says otherwise. */
+/** Settings for one server: TLS and SigV4 on, WARN logs on stdout (BENCH_LOGGING) unless `tracing` says otherwise. */
 export function settingsFile(
   env: Env,
   name: string,
   pkcs11: Record<string, unknown>,
   caps = { can_generate_iv: false, is_zero_iv_required: false },
   workers: number | "default" = 1,
-  tracing: Record<string, unknown> = NO_LOGGING,
+  tracing: Record<string, unknown> = BENCH_LOGGING,
 ): string {
   const s = testSettings(
     { module: SOFTHSM_LIB, tokenLabel: env.token.label, pin: env.token.pin, cert: env.pki.serverCert, key: env.pki.serverKey },
@@ -158,6 +168,43 @@ export interface Server {
   pids(): number[];
   /** Peak resident set (VmHWM) of each process so far, MB. */
   peakRssMb(): number[];
+  /** Marks `r` as measured from t0 to t1 (Date.now()): stop() sets its refusedBy. */
+  track(r: LoadResult, t0: number, t1: number): LoadResult;
+}
+
+/** The message of serve's summary line for admission control's 429s (src/proxy/server.ts). */
+const REFUSAL_SUMMARY = "requests refused with 429: the proxy is overloaded";
+
+/** One summary line: `count` refusals by `limit`, the first of them at `at` (the line's time less its window). */
+interface Refusals {
+  at: number;
+  count: number;
+  limit: string;
+}
+
+/** Reads serve's stdout line by line and keeps its refusal summaries. */
+function refusalReader(into: Refusals[]): (chunk: Buffer) => void {
+  let partial = "";
+  return (chunk) => {
+    const lines = (partial + chunk.toString()).split("\n");
+    partial = lines.pop()!;
+    for (const line of lines) {
+      if (!line.includes(REFUSAL_SUMMARY)) continue;
+      try {
+        const l = JSON.parse(line) as { msg?: string; count?: number; limit?: string; time?: string; windowMs?: number };
+        if (l.msg === REFUSAL_SUMMARY) into.push({ at: Date.parse(String(l.time)) - (l.windowMs ?? 1000), count: Number(l.count), limit: String(l.limit) });
+      } catch {
+        /* not a log line */
+      }
+    }
+  };
+}
+
+/** The refusals whose window began within [t0, t1]. */
+export function refusedBetween(refusals: Refusals[], t0: number, t1: number): Record<string, number> {
+  const by: Record<string, number> = {};
+  for (const r of refusals) if (r.at >= t0 && r.at <= t1) by[r.limit] = (by[r.limit] ?? 0) + r.count;
+  return by;
 }
 
 /** The pids of `pid` and its children (cluster workers). */
@@ -214,7 +261,8 @@ function cpuSample(pids: number[]): CpuSample {
 export async function h2loadCpu(server: Server, args: string[], url: string): Promise<LoadResult> {
   const pids = server.pids();
   const before = cpuSample(pids);
-  const r = await h2load(args, url);
+  const t0 = Date.now();
+  const r = server.track(await h2load(args, url), t0, Date.now());
   const after = cpuSample(pids);
   const answered = r.requests;
   return { ...r, cpuUsPerRequest: ((after.processMs - before.processMs) * 1000) / answered, loopCpuUsPerRequest: ((after.loopMs - before.loopMs) * 1000) / answered };
@@ -245,6 +293,20 @@ export async function startServer(env: Env, config: string, extraEnv: Record<str
   };
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
+  const refusals: Refusals[] = [];
+  child.stdout!.on("data", refusalReader(refusals));
+  const tracked: { r: LoadResult; t0: number; t1: number }[] = [];
+  const track = (r: LoadResult, t0: number, t1: number) => {
+    tracked.push({ r, t0, t1 });
+    return r;
+  };
+  /** After the exit (serve writes its last summary lines on SIGTERM). */
+  const attribute = () => {
+    for (const { r, t0, t1 } of tracked) {
+      const by = refusedBetween(refusals, t0, t1);
+      if (Object.keys(by).length > 0) r.refusedBy = by;
+    }
+  };
   let exit: string | undefined;
   if (kept !== undefined) child.once("close", () => fs.closeSync(kept));
   const exited = new Promise<void>((r) => child.once("exit", (code, signal) => r(void (exit = `code ${code}, signal ${signal}`))));
@@ -260,6 +322,7 @@ export async function startServer(env: Env, config: string, extraEnv: Record<str
     child.kill("SIGTERM");
     const done = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
     if (!done) child.kill("SIGKILL");
+    attribute();
   };
   // Up to 20 s for the HSM login, session pre-opening and listen.
   for (let i = 0; i < 200; i++) {
@@ -269,7 +332,7 @@ export async function startServer(env: Env, config: string, extraEnv: Record<str
       await r.body.text();
       if (r.statusCode === 200) {
         const pids = () => processTree(child.pid!);
-        return { url, port, agent, stop, pids, peakRssMb: () => pids().map(peakRss) };
+        return { url, port, agent, stop, pids, peakRssMb: () => pids().map(peakRss), track };
       }
     } catch {
       /* not listening yet */
@@ -422,7 +485,8 @@ const BURSTS_1800 = ["-n", "18000", "-c", "4", "-m", "8", "--rps", "450"];
  * The load must last well over 6 s.
  */
 async function withPingProbe(server: Server, loadArgs: string[]): Promise<[LoadResult, LoadResult]> {
-  const load = h2load(loadArgs, `${server.url}${ENCRYPT_PATH}`);
+  const t0 = Date.now();
+  const load = h2load(loadArgs, `${server.url}${ENCRYPT_PATH}`).then((r) => server.track(r, t0, Date.now()));
   load.catch(() => undefined); // awaited below; avoid an unhandled rejection while the probe runs
   await sleep(2000);
   const probe = await h2load(["-D", "4", "-c", "1", "-m", "1", "--rps", "100"], `${server.url}/ping`);
@@ -448,9 +512,9 @@ async function plain(env: Env, workers: 1 | "default"): Promise<RunFigures> {
     // (every HTTP/2 header value is an old-space string, freed only by a full GC) falls here, not
     // into the measured 10 s (docs/performance.md, "A steady 1800 req/s").
     await h2load(["-n", "9000", ...STEADY_SHAPE, ...enc], url);
-    const steady = await h2load([...STEADY_1800, ...enc], url);
-    const bursts = await h2load([...BURSTS_1800, ...enc], url);
-    const mix = await kmsMix(env, server);
+    const steady = await measured(server, () => h2load([...STEADY_1800, ...enc], url));
+    const bursts = await measured(server, () => h2load([...BURSTS_1800, ...enc], url));
+    const mix = await measured(server, () => kmsMix(env, server));
     const resources: Resources = { workers: server.pids().length - (server.pids().length > 1 ? 1 : 0), peakRssMb: server.peakRssMb(), readyMs };
     return workers === 1
       ? { ping, encrypt, steady, bursts, mix, resources }
@@ -466,6 +530,12 @@ async function plain(env: Env, workers: 1 | "default"): Promise<RunFigures> {
  * 2, GetHealthStatus on 1 at 10/s. One h2load per operation (each replays its own signed request),
  * run at once; the figure is their sum.
  */
+/** Runs one measured load on `server` (its refusals are attributed to it). */
+async function measured(server: Server, run: () => Promise<LoadResult>): Promise<LoadResult> {
+  const t0 = Date.now();
+  return server.track(await run(), t0, Date.now());
+}
+
 async function kmsMix(env: Env, server: Server): Promise<LoadResult> {
   const md = (op: string) => ({ awsPrincipalArn: "arn:aws:iam::123456789012:user/Alice", kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", kmsOperation: op, kmsRequestId: "4112f4d6-db54-4af4-ae30-c55a22a8dfae", kmsViaService: "ebs" });
   const aad = Buffer.alloc(64, 3).toString("base64");
@@ -586,10 +656,24 @@ async function flood(env: Env): Promise<FloodFigures> {
   return runs;
 }
 
+/**
+ * Non-2xx counts by status, e.g. "12× 429 (admission's log: 10 max_service_time_milli)": what
+ * serve's summary lines counted during the run, by the [server] key that refused. The log counts
+ * the whole run, so under a flood it also has the streams still in flight when h2load's -D timer
+ * ended (h2load leaves those out); a 429 count above the log's is the session pool's.
+ */
+export function statusCounts(r: Pick<LoadResult, "non2xxByStatus" | "refusedBy">): string {
+  const by = Object.entries(r.refusedBy ?? {});
+  const admission = by.length > 0 ? ` (admission's log: ${by.map(([limit, n]) => `${n} ${limit}`).join(", ")})` : "";
+  return Object.entries(r.non2xxByStatus)
+    .map(([c, n]) => `${n}× ${c}${c === "429" ? admission : ""}`)
+    .join(", ");
+}
+
 /** The flood's table: status counts, p50/p99/max. */
 export function floodReport(f: FloodFigures): string {
   const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "n/a");
-  const counts = (r: LoadResult) => [`${r.requests - r.non2xx}× 2xx`, ...Object.entries(r.non2xxByStatus).map(([c, n]) => `${n}× ${c}`)].join(", ");
+  const counts = (r: LoadResult) => [`${r.requests - r.non2xx}× 2xx`, statusCounts(r)].filter(Boolean).join(", ");
   const row = (what: string, r: LoadResult) => `| ${what} | ${r.requests} | ${counts(r)} | ${fmt(r.p50)} | ${fmt(r.p99)} | **${fmt(r.max)}** |`;
   const who = (w: FloodRun["workers"]) => (w === 1 ? "1 worker" : "default workers");
   return [
@@ -683,7 +767,10 @@ export function summarize(results: LoadResult[]): Summary {
   const f = (k: "rps" | "requests" | "p50" | "p99" | "max") => median(results.map((r) => r[k]));
   const non2xxByStatus: Record<string, number> = {};
   for (const r of results) for (const [code, n] of Object.entries(r.non2xxByStatus)) non2xxByStatus[code] = (non2xxByStatus[code] ?? 0) + n;
+  const refused: Record<string, number> = {};
+  for (const r of results) for (const [limit, n] of Object.entries(r.refusedBy ?? {})) refused[limit] = (refused[limit] ?? 0) + n;
   return {
+    ...(Object.keys(refused).length > 0 ? { refusedBy: refused } : {}),
     rps: f("rps"),
     requests: f("requests"),
     non2xx: results.reduce((n, r) => n + r.non2xx, 0),
@@ -732,7 +819,7 @@ export function report(all: Partial<Record<Build, RunFigures[]>>, runs: number, 
       if (results.length === 0) continue;
       const s = (m[id] = summarize(results));
       const rps = runs > 1 ? `${fmt(s.rps)} (${fmt(s.rpsMin)}–${fmt(s.rpsMax)})` : fmt(s.rps);
-      const codes = Object.entries(s.non2xxByStatus).map(([c, n]) => `${n}× ${c}`).join(", ");
+      const codes = statusCounts(s);
       const ceiling = id === "c5" || id === "c2" ? ` (${(s.rps / slowCeiling(id === "c5" ? 5 : 2)).toFixed(2)} × ceiling ${fmt(slowCeiling(id === "c5" ? 5 : 2))})` : "";
       rows.push(`| ${LABELS[id]} | ${build} | ${rps}${ceiling} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${s.non2xx}${codes ? ` (${codes})` : ""} |`);
     }
