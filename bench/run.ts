@@ -262,10 +262,12 @@ export async function h2loadCpu(server: Server, args: string[], url: string): Pr
   const pids = server.pids();
   const before = cpuSample(pids);
   const t0 = Date.now();
-  const r = server.track(await h2load(args, url), t0, Date.now());
+  const r = await h2load(args, url);
+  const t1 = Date.now();
   const after = cpuSample(pids);
   const answered = r.requests;
-  return { ...r, cpuUsPerRequest: ((after.processMs - before.processMs) * 1000) / answered, loopCpuUsPerRequest: ((after.loopMs - before.loopMs) * 1000) / answered };
+  // The object returned is the one tracked: stop() sets its refusedBy.
+  return server.track({ ...r, cpuUsPerRequest: ((after.processMs - before.processMs) * 1000) / answered, loopCpuUsPerRequest: ((after.loopMs - before.loopMs) * 1000) / answered }, t0, t1);
 }
 
 /** Numbers the kept serve outputs (XKSCTL_BENCH_KEEP_LOGS). */
