@@ -33,6 +33,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import pkcs11js from "pkcs11js";
 import { Agent, request } from "undici";
+import { REFUSAL_SUMMARY } from "../src/proxy/server.js";
 import { freePort } from "../test/helpers/port.js";
 import { CREDS, PREFIX, testSettings, writeSettings } from "../test/helpers/settings.js";
 import { smithySign } from "../test/helpers/sign.js";
@@ -172,8 +173,6 @@ export interface Server {
   track(r: LoadResult, t0: number, t1: number): LoadResult;
 }
 
-/** The message of serve's summary line for admission control's 429s (src/proxy/server.ts). */
-const REFUSAL_SUMMARY = "requests refused with 429: the proxy is overloaded";
 
 /** One summary line: `count` refusals by `limit`, the first of them at `at` (the line's time less its window). */
 interface Refusals {
@@ -526,18 +525,18 @@ async function plain(env: Env, workers: 1 | "default"): Promise<RunFigures> {
   }
 }
 
-/**
- * The KMS-shaped mix for 8 s, as KMS's fleet sends it over many HTTP/2 connections: Encrypt with
- * CDIV (the proxy also decrypts to prove it) and Decrypt on 8 connections each, GetKeyMetadata on
- * 2, GetHealthStatus on 1 at 10/s. One h2load per operation (each replays its own signed request),
- * run at once; the figure is their sum.
- */
 /** Runs one measured load on `server` (its refusals are attributed to it). */
 async function measured(server: Server, run: () => Promise<LoadResult>): Promise<LoadResult> {
   const t0 = Date.now();
   return server.track(await run(), t0, Date.now());
 }
 
+/**
+ * The KMS-shaped mix for 8 s, as KMS's fleet sends it over many HTTP/2 connections: Encrypt with
+ * CDIV (the proxy also decrypts to prove it) and Decrypt on 8 connections each, GetKeyMetadata on
+ * 2, GetHealthStatus on 1 at 10/s. One h2load per operation (each replays its own signed request),
+ * run at once; the figure is their sum.
+ */
 async function kmsMix(env: Env, server: Server): Promise<LoadResult> {
   const md = (op: string) => ({ awsPrincipalArn: "arn:aws:iam::123456789012:user/Alice", kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", kmsOperation: op, kmsRequestId: "4112f4d6-db54-4af4-ae30-c55a22a8dfae", kmsViaService: "ebs" });
   const aad = Buffer.alloc(64, 3).toString("base64");

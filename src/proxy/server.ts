@@ -137,6 +137,9 @@ function admissionLimits(settings: Settings): AdmissionLimits {
   };
 }
 
+/** The message of the one-a-second summary line of admission control's 429s (the bench reads it). */
+export const REFUSAL_SUMMARY = "requests refused with 429: the proxy is overloaded";
+
 /** Counts repeated events by kind and logs them at most once a second (a flood must not flood the log too). */
 class EventSummary<K extends string> {
   private counts = new Map<K, number>();
@@ -190,7 +193,7 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
   const admission = new Admission(admissionLimits(initial));
   const shed = new EventSummary<"in-flight" | "event-loop" | "congested">(
     logger,
-    "requests refused with 429: the proxy is overloaded",
+    REFUSAL_SUMMARY,
     (k) => admission.describe(k),
     (k) => ({ limit: admission.limitOf(k) }),
   );
