@@ -216,16 +216,18 @@ export class Admission {
     }
   }
 
-  /** A refusal in words, for the log (written up to a second later: nothing in it is a count of now). */
-  describe(refusal: NonNullable<Refusal>): string {
-    const setting = this.limitOf(refusal);
+  /**
+   * A refusal in words, for the log, which writes it up to a second later: `setting` is the key
+   * that refused, taken at refusal time (limitOf), and nothing in the text is a count of now.
+   */
+  describe(refusal: NonNullable<Refusal>, setting: RefusalLimit = this.limitOf(refusal)): string {
     switch (refusal) {
       case "in-flight":
         return `requests in flight at ${setting} = ${this.limits.maxInFlight}`;
       case "event-loop":
         return `event loop more than ${this.limits.maxLoopDelayMs} ms behind (${setting})`;
       case "congested": {
-        const why = this.congestion === "event-loop" ? `the event loop was more than ${this.limits.maxLoopDelayMs} ms behind (${setting})` : `an answer took over ${this.limits.maxServiceMs} ms after its body (${setting})`;
+        const why = setting === "max_event_loop_delay_milli" ? `the event loop was more than ${this.limits.maxLoopDelayMs} ms behind (${setting})` : `an answer took over ${this.limits.maxServiceMs} ms after its body (${setting})`;
         return `requests in flight at the lowered cap since ${why} (the cap starts at one per HSM session and doubles at most every ${CONGESTION_MEMORY_MS} ms, while in use and answers are in time)`;
       }
     }

@@ -15,7 +15,7 @@ import { XksctlError } from "../errors.js";
 import type { Settings } from "../config/types.js";
 import type { Hsm } from "../hsm/types.js";
 import { VERSION } from "../version.js";
-import { Admission, type AdmissionLimits } from "./admission.js";
+import { Admission, type AdmissionLimits, type Refusal, type RefusalLimit } from "./admission.js";
 import { ClientGone, readBody } from "./body-reader.js";
 import { XksError, toXksResponse, type Situation } from "./errors.js";
 import { handle, type HandlerDeps } from "./handlers.js";
@@ -191,11 +191,16 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
   }, healthTiming(initial.pkcs11.health_check_interval_milli), deps.ekmModules);
   let state = buildState(initial, hsm, health);
   const admission = new Admission(admissionLimits(initial));
-  const shed = new EventSummary<"in-flight" | "event-loop" | "congested">(
+  /** Refusals are summed by kind and by the key that refused them, both taken when each is refused. */
+  type ShedKey = `${NonNullable<Refusal>} ${RefusalLimit}`;
+  const shed = new EventSummary<ShedKey>(
     logger,
     REFUSAL_SUMMARY,
-    (k) => admission.describe(k),
-    (k) => ({ limit: admission.limitOf(k) }),
+    (k) => {
+      const [refusal, limit] = k.split(" ") as [NonNullable<Refusal>, RefusalLimit];
+      return admission.describe(refusal, limit);
+    },
+    (k) => ({ limit: k.split(" ")[1] }),
   );
   const dropped = new EventSummary<"max">(logger, "connections refused: max_connections reached", () => `max_connections = ${state.limits.maxConnections}`);
   let closing = false;
@@ -250,11 +255,12 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
       if (typeof ticket === "string") {
         req.resume();
         send(req, res, OVERLOADED.status, OVERLOADED.body, OVERLOADED_HEADERS, "ifLarge");
-        shed.note(ticket);
+        const limit = admission.limitOf(ticket);
+        shed.note(`${ticket} ${limit}`);
         if (metrics) {
           // An answer KMS sees like any other (its customers see the throttling): counted as one.
           metrics.request(route.operation, route.store.uri_path_prefix, OVERLOADED.status, OVERLOADED.errorName, Number(process.hrtime.bigint() - started) / 1e9);
-          metrics.refused(admission.limitOf(ticket));
+          metrics.refused(limit);
         }
         return;
       }

@@ -165,6 +165,8 @@ test("admission: an answer over max_service_time_milli drops the cap to one per 
     assert.equal(a.tryAdmit(), "congested", "then one per HSM session (2)");
     assert.match(a.describe("congested"), /max_service_time_milli/);
     assert.equal(a.limitOf("congested"), "max_service_time_milli");
+    // The log line, written up to a second later, describes each refusal by the key taken when it was refused.
+    assert.match(a.describe("congested", "max_event_loop_delay_milli"), /since the event loop was more than 40 ms behind \(max_event_loop_delay_milli\)/);
     for (const t of two) a.serving(t);
 
     later(200); // a period on, but those two are still being served after 200 ms: over the limit, the cap stays 2
