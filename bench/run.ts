@@ -71,8 +71,8 @@ export interface LoadResult {
   loopCpuUsPerRequest?: number;
   /**
    * The 429s of admission control during the run, by the [server] key that refused them (the
-   * `limit` of serve's WARN summary lines); the rest of a 429 count is the session pool's
-   * (`session_wait_milli`). Set when the server stops, once every summary line is written.
+   * `limit` of serve's WARN summary lines; how they compare with h2load's count: statusCounts).
+   * Set when the server stops, once every summary line is written.
    */
   refusedBy?: Record<string, number>;
 }
@@ -175,14 +175,14 @@ export interface Server {
 
 
 /** One summary line: `count` refusals by `limit`, the first of them at `at` (the line's time less its window). */
-interface Refusals {
+interface RefusalLine {
   at: number;
   count: number;
   limit: string;
 }
 
 /** Reads serve's stdout line by line and keeps its refusal summaries. */
-function refusalReader(into: Refusals[]): (chunk: Buffer) => void {
+function refusalReader(into: RefusalLine[]): (chunk: Buffer) => void {
   let partial = "";
   return (chunk) => {
     const lines = (partial + chunk.toString()).split("\n");
@@ -200,7 +200,7 @@ function refusalReader(into: Refusals[]): (chunk: Buffer) => void {
 }
 
 /** The refusals whose window began within [t0, t1]. */
-export function refusedBetween(refusals: Refusals[], t0: number, t1: number): Record<string, number> {
+export function refusedBetween(refusals: RefusalLine[], t0: number, t1: number): Record<string, number> {
   const by: Record<string, number> = {};
   for (const r of refusals) if (r.at >= t0 && r.at <= t1) by[r.limit] = (by[r.limit] ?? 0) + r.count;
   return by;
@@ -256,17 +256,22 @@ function cpuSample(pids: number[]): CpuSample {
   };
 }
 
-/** h2load, with the server's CPU per answered request over the run. */
-export async function h2loadCpu(server: Server, args: string[], url: string): Promise<LoadResult> {
-  const pids = server.pids();
-  const before = cpuSample(pids);
+/** Runs one measured load on `server` (its refusals are attributed to it). */
+async function measured(server: Server, run: () => Promise<LoadResult>): Promise<LoadResult> {
   const t0 = Date.now();
-  const r = await h2load(args, url);
-  const t1 = Date.now();
-  const after = cpuSample(pids);
-  const answered = r.requests;
-  // The object returned is the one tracked: stop() sets its refusedBy.
-  return server.track({ ...r, cpuUsPerRequest: ((after.processMs - before.processMs) * 1000) / answered, loopCpuUsPerRequest: ((after.loopMs - before.loopMs) * 1000) / answered }, t0, t1);
+  return server.track(await run(), t0, Date.now());
+}
+
+/** h2load, with the server's CPU per answered request over the run. */
+export function h2loadCpu(server: Server, args: string[], url: string): Promise<LoadResult> {
+  return measured(server, async () => {
+    const pids = server.pids();
+    const before = cpuSample(pids);
+    const r = await h2load(args, url);
+    const after = cpuSample(pids);
+    const answered = r.requests;
+    return { ...r, cpuUsPerRequest: ((after.processMs - before.processMs) * 1000) / answered, loopCpuUsPerRequest: ((after.loopMs - before.loopMs) * 1000) / answered };
+  });
 }
 
 /** Numbers the kept serve outputs (XKSCTL_BENCH_KEEP_LOGS). */
@@ -294,7 +299,7 @@ export async function startServer(env: Env, config: string, extraEnv: Record<str
   };
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
-  const refusals: Refusals[] = [];
+  const refusals: RefusalLine[] = [];
   child.stdout!.on("data", refusalReader(refusals));
   const tracked: { r: LoadResult; t0: number; t1: number }[] = [];
   const track = (r: LoadResult, t0: number, t1: number) => {
@@ -486,8 +491,7 @@ const BURSTS_1800 = ["-n", "18000", "-c", "4", "-m", "8", "--rps", "450"];
  * The load must last well over 6 s.
  */
 async function withPingProbe(server: Server, loadArgs: string[]): Promise<[LoadResult, LoadResult]> {
-  const t0 = Date.now();
-  const load = h2load(loadArgs, `${server.url}${ENCRYPT_PATH}`).then((r) => server.track(r, t0, Date.now()));
+  const load = measured(server, () => h2load(loadArgs, `${server.url}${ENCRYPT_PATH}`));
   load.catch(() => undefined); // awaited below; avoid an unhandled rejection while the probe runs
   await sleep(2000);
   const probe = await h2load(["-D", "4", "-c", "1", "-m", "1", "--rps", "100"], `${server.url}/ping`);
@@ -523,12 +527,6 @@ async function plain(env: Env, workers: 1 | "default"): Promise<RunFigures> {
   } finally {
     await server.stop();
   }
-}
-
-/** Runs one measured load on `server` (its refusals are attributed to it). */
-async function measured(server: Server, run: () => Promise<LoadResult>): Promise<LoadResult> {
-  const t0 = Date.now();
-  return server.track(await run(), t0, Date.now());
 }
 
 /**

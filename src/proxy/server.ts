@@ -193,14 +193,12 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
   const admission = new Admission(admissionLimits(initial));
   /** Refusals are summed by kind and by the key that refused them, both taken when each is refused. */
   type ShedKey = `${NonNullable<Refusal>} ${RefusalLimit}`;
+  const parts = (k: ShedKey) => k.split(" ") as [NonNullable<Refusal>, RefusalLimit];
   const shed = new EventSummary<ShedKey>(
     logger,
     REFUSAL_SUMMARY,
-    (k) => {
-      const [refusal, limit] = k.split(" ") as [NonNullable<Refusal>, RefusalLimit];
-      return admission.describe(refusal, limit);
-    },
-    (k) => ({ limit: k.split(" ")[1] }),
+    (k) => admission.describe(...parts(k)),
+    (k) => ({ limit: parts(k)[1] }),
   );
   const dropped = new EventSummary<"max">(logger, "connections refused: max_connections reached", () => `max_connections = ${state.limits.maxConnections}`);
   let closing = false;
