@@ -12,7 +12,6 @@ import { after, before, describe, test } from "node:test";
 import { cpuToSpare, sessionShare, workerCount } from "../../src/workflows/serve.js";
 import type { Settings } from "../../src/config/types.js";
 import { keyPath, md } from "../helpers/proxy.js";
-import { freePort } from "../helpers/port.js";
 import { logLines, runBin, servedToken, slowHsmLibrary, startServe, type ServeProcess } from "../helpers/serve-process.js";
 import { clearControl, writeControl } from "../fixtures/slowhsm/control.mjs";
 import { CREDS, PREFIX } from "../helpers/settings.js";
@@ -288,7 +287,8 @@ test("a new worker whose login hangs does not hold up the next one", async () =>
   const control = path.join(served.token.dir, "workers-hang-control");
   fs.rmSync(control, { force: true });
   const file = config({ server: { workers: 2 } }, "workers-hang.toml", slowHsmLibrary());
-  const s = await startServe(["serve", "--config", file, "--port", String(await freePort())], { ...served.token.env, SLOWHSM_CONTROL: control });
+  // --port 0: the primary holds the port it was given, so the replacements serve the same one.
+  const s = await startServe(["serve", "--config", file, "--port", "0"], { ...served.token.env, SLOWHSM_CONTROL: control });
   try {
     await until(() => logLines(s).some((l) => l.msg === "xksctl workers listening"), "the primary's listening line");
     writeControl(control, ["hang C_Login"]);
