@@ -146,7 +146,7 @@ function admissionLimits(settings: Settings): AdmissionLimits {
 export const REFUSAL_SUMMARY = "requests refused with 429: the proxy is overloaded";
 
 /** Counts repeated events by kind and logs them at most once a second (a flood must not flood the log too). */
-export class EventSummary<K extends string> {
+class EventSummary<K extends string> {
   private counts = new Map<K, number>();
   private timer?: NodeJS.Timeout;
   constructor(
@@ -166,6 +166,11 @@ export class EventSummary<K extends string> {
     for (const [kind, count] of this.counts) this.logger.log("WARN", this.msg, { count, reason: this.describe(kind), ...this.fields(kind), windowMs: 1000 });
     this.counts.clear();
   }
+}
+
+/** The summary of connections closed at once for max_connections (a single process's, or serve's primary's). */
+export function connectionRefusals(logger: Logger, maxConnections: () => number): EventSummary<"max"> {
+  return new EventSummary<"max">(logger, "connections refused: max_connections reached", () => `max_connections = ${maxConnections()}`);
 }
 
 const isHttp1 = (res: AnyResponse): res is http.ServerResponse => "shouldKeepAlive" in res;
@@ -205,7 +210,7 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     (k) => admission.describe(...parts(k)),
     (k) => ({ limit: parts(k)[1] }),
   );
-  const dropped = new EventSummary<"max">(logger, "connections refused: max_connections reached", () => `max_connections = ${state.limits.maxConnections}`);
+  const dropped = connectionRefusals(logger, () => state.limits.maxConnections);
   let closing = false;
 
   /**

@@ -25,7 +25,7 @@ import { clusterText, createMetrics, listenMetrics, localText, shareWithPrimary 
 import fs from "node:fs";
 import { parseChain } from "../platform/x509.js";
 import { startProxy } from "../proxy/start.js";
-import { EventSummary, bindListener } from "../proxy/server.js";
+import { bindListener, connectionRefusals } from "../proxy/server.js";
 import type { EkmModule } from "../proxy/health.js";
 import { readEnquiry } from "../hsm/nfast/enquiry.js";
 import { createExec, findTool } from "../platform/exec.js";
@@ -343,7 +343,7 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
   /** Connections accepted while no worker listens yet (at start, or with every worker being replaced). */
   const waiting: net.Socket[] = [];
   let rotation = 0;
-  const dropped = new EventSummary<"max">(logger, "connections refused: max_connections reached", () => `max_connections = ${running.server.max_connections}`);
+  const dropped = connectionRefusals(logger, () => running.server.max_connections);
   /** To the listening worker with the fewest open connections; among equals, in turn. */
   const handOut = (socket: net.Socket) => {
     const ready = [...workers.values()].filter((w) => w.ready && w.worker.isConnected());
@@ -359,6 +359,8 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
     });
   };
   acceptor.on("connection", (socket: net.Socket) => {
+    // Not read here, but a reset while it waits must not be an unhandled 'error' in the primary.
+    socket.on("error", noop);
     if (stopping) return void socket.destroy();
     let open = waiting.length;
     for (const w of workers.values()) open += w.connections;
