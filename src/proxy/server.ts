@@ -64,13 +64,8 @@ export interface ProxyStats {
 
 /** A built proxy. */
 export interface ProxyServer {
-  /**
-   * Binds the main (and ping) listeners; resolves to the ports actually bound. With `handed`, the
-   * main port is held by another process (serve's primary), which hands its connections to accept().
-   */
-  listen(handed?: { port: number }): Promise<{ port: number; pingPort?: number }>;
-  /** Serves a connection accepted on the main port elsewhere (a closing proxy closes it). */
-  accept(socket: net.Socket): void;
+  /** Binds the main (and ping) listeners; resolves to the ports actually bound. */
+  listen(): Promise<{ port: number; pingPort?: number }>;
   /** Applies new settings (key sets, credentials, TLS files, limits) without dropping connections. */
   reload(settings: Settings): void;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), closes connections. */
@@ -168,11 +163,6 @@ class EventSummary<K extends string> {
   }
 }
 
-/** The summary of connections closed at once for max_connections (a single process's, or serve's primary's). */
-export function connectionRefusals(logger: Logger, maxConnections: () => number): EventSummary<"max"> {
-  return new EventSummary<"max">(logger, "connections refused: max_connections reached", () => `max_connections = ${maxConnections()}`);
-}
-
 const isHttp1 = (res: AnyResponse): res is http.ServerResponse => "shouldKeepAlive" in res;
 
 /**
@@ -210,7 +200,7 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     (k) => admission.describe(...parts(k)),
     (k) => ({ limit: parts(k)[1] }),
   );
-  const dropped = connectionRefusals(logger, () => state.limits.maxConnections);
+  const dropped = new EventSummary<"max">(logger, "connections refused: max_connections reached", () => `max_connections = ${state.limits.maxConnections}`);
   let closing = false;
 
   /**
@@ -397,6 +387,7 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
       if (logger.enabled("WARN")) logger.log("WARN", "request", { http: "1.1", status: answered.status, errorName: answered.errorName, detail: answered.logDetail });
     } else if (logger.enabled("DEBUG")) logger.log("DEBUG", "connection dropped", { reason: err.code ?? err.message });
   };
+  const onServerError = (what: string) => (err: NodeJS.ErrnoException) => logger.log("ERROR", `${what} listener error; still serving`, { reason: err.code ?? err.message });
   main.on("connection", onConnection);
   main.on("clientError", onClientError);
   main.on("timeout", onIdleTimeout);
@@ -453,27 +444,36 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     ping.on("timeout", onIdleTimeout);
   }
 
-  const bind = (server: net.Server, port: number, what: ListenerName) => bindListener(server, initial.server.ip, port, what, logger);
+  const bind = (server: net.Server, port: number, what: string) =>
+    new Promise<number>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) =>
+        reject(new XksctlError("XKS_LISTEN", `Cannot listen on ${initial.server.ip}:${port} for ${what}: ${err.code ?? err.message}`, {
+          remedy: err.code === "EACCES" ? `Ports below 1024 need root or CAP_NET_BIND_SERVICE; or choose another port in [server] ${what === "/ping" ? "port_http_ping" : "port"}.` : undefined,
+        }));
+      server.once("error", onError);
+      server.listen(port, initial.server.ip, () => {
+        server.off("error", onError);
+        // From here on an accept failure (EMFILE, ENFILE) is logged, never fatal.
+        server.on("error", onServerError(what));
+        resolve((server.address() as net.AddressInfo).port);
+      });
+    });
 
   return {
     health,
-    async listen(handed) {
-      const port = handed ? handed.port : await bind(main, initial.server.port, "the XKS API");
+    async listen() {
+      const port = await bind(main, initial.server.port, "the XKS API");
       let boundPing: number | undefined;
       try {
         boundPing = ping ? await bind(ping, pingPort, "/ping") : undefined;
       } catch (err) {
         // A listening main port would keep the process alive after its one-line error.
-        if (!handed) await new Promise((r) => main.close(r));
+        await new Promise((r) => main.close(r));
         throw err;
       }
       admission.start();
       health.start();
       return { port, pingPort: boundPing };
-    },
-    accept(socket) {
-      if (closing) socket.destroy();
-      else main.emit("connection", socket);
     },
     reload(next) {
       if (tlsOn && next.tls) (main as http2.Http2SecureServer).setSecureContext(tlsOptions(next));
@@ -516,28 +516,6 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
       dropped.flush();
     },
   };
-}
-
-/** What a listener serves, as its bind error names it. */
-export type ListenerName = "the XKS API" | "/ping";
-
-/**
- * Binds `server` to ip:port and resolves to the bound port; a failure is XKS_LISTEN with the
- * [server] key to change. Once bound, an accept failure (EMFILE, ENFILE) is logged, never fatal.
- */
-export function bindListener(server: net.Server, ip: string, port: number, what: ListenerName, logger: Logger): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) =>
-      reject(new XksctlError("XKS_LISTEN", `Cannot listen on ${ip}:${port} for ${what}: ${err.code ?? err.message}`, {
-        remedy: err.code === "EACCES" ? `Ports below 1024 need root or CAP_NET_BIND_SERVICE; or choose another port in [server] ${what === "/ping" ? "port_http_ping" : "port"}.` : undefined,
-      }));
-    server.once("error", onError);
-    server.listen(port, ip, () => {
-      server.off("error", onError);
-      server.on("error", (err: NodeJS.ErrnoException) => logger.log("ERROR", `${what} listener error; still serving`, { reason: err.code ?? err.message }));
-      resolve((server.address() as net.AddressInfo).port);
-    });
-  });
 }
 
 /** The /ping answer (main port and ping port): 200 text for GET and HEAD; false for other methods. */

@@ -4,7 +4,6 @@
  * SIGTERM/SIGINT drain in-flight requests and close the HSM sessions; SIGHUP reloads settings,
  * or refuses the whole file when it weakens security or needs a restart (reload-policy.ts).
  */
-import type net from "node:net";
 import type { Settings } from "../config/types.js";
 import { XksctlError, isXksctlError } from "../errors.js";
 import type { Hsm } from "../hsm/types.js";
@@ -31,12 +30,10 @@ export interface StartOptions {
    * worker must not load it either). Absent: this start is the service's start.
    */
   startCaDigest?: string;
-  /** The main port is held by serve's primary, which hands its connections to `accept` (ProxyServer.listen). */
-  handed?: { port: number };
 }
 
 /** Starts everything; `stopped` resolves after a signal-initiated shutdown. */
-export async function startProxy(loaded: Settings, opts: StartOptions): Promise<{ stopped: Promise<void>; port: number; accept: (socket: net.Socket) => void }> {
+export async function startProxy(loaded: Settings, opts: StartOptions): Promise<{ stopped: Promise<void>; port: number }> {
   const settings: Settings = {
     ...loaded,
     server: { ...loaded.server, port: opts.port ?? loaded.server.port, port_http_ping: opts.pingPort ?? loaded.server.port_http_ping },
@@ -52,7 +49,7 @@ export async function startProxy(loaded: Settings, opts: StartOptions): Promise<
   metrics?.setSources({ health: () => proxy.health.state() });
   let bound;
   try {
-    bound = await proxy.listen(opts.handed);
+    bound = await proxy.listen();
   } catch (err) {
     await hsm.close();
     throw err;
@@ -112,5 +109,5 @@ export async function startProxy(loaded: Settings, opts: StartOptions): Promise<
     stores: settings.external_key_stores.map((s) => s.uri_path_prefix),
     sessions: settings.pkcs11.session_pool_max_size,
   });
-  return { stopped, port: bound.port, accept: (socket) => proxy.accept(socket) };
+  return { stopped, port: bound.port };
 }

@@ -3,18 +3,14 @@
  * default, `[server] workers`). Each process opens the HSM from the settings (library, token,
  * login, its share of the session pool — before it listens), then the proxy on that HSM.
  *
- * With workers, the primary opens no HSM and serves nothing: it starts the workers, holds the main
- * port and hands each new connection to the listening worker with the fewest open (node:cluster's
- * round-robin hands it to whichever worker answers first, and an uneven split of KMS's long-lived
- * connections leaves one worker's CPU idle: docs/performance.md), shares the ping port with them
- * through node:cluster, forwards SIGHUP (after checking the file parses, so a reload happens
+ * With workers, the primary opens no HSM and serves nothing: it starts the workers, shares the
+ * listening sockets with them, forwards SIGHUP (after checking the file parses, so a reload happens
  * everywhere or nowhere) and SIGTERM/SIGINT (every worker drains), replaces a worker that dies,
  * and turns a worker's start-up failure into the same one-line error a single process gives.
  * The primary holds the running settings (as last accepted by the reload policy) and hands them
  * to every worker it starts: a worker never starts from the file, which may hold a refused reload.
  */
 import cluster, { type Worker } from "node:cluster";
-import net from "node:net";
 import os from "node:os";
 import v8 from "node:v8";
 import type { Settings } from "../config/types.js";
@@ -25,7 +21,6 @@ import { clusterText, createMetrics, listenMetrics, localText, shareWithPrimary 
 import fs from "node:fs";
 import { parseChain } from "../platform/x509.js";
 import { startProxy } from "../proxy/start.js";
-import { bindListener, connectionRefusals } from "../proxy/server.js";
 import type { EkmModule } from "../proxy/health.js";
 import { readEnquiry } from "../hsm/nfast/enquiry.js";
 import { createExec, findTool } from "../platform/exec.js";
@@ -57,19 +52,15 @@ type WorkerMessage =
   | { xksctl: "settings?" }
   | { xksctl: "hsm-open" }
   | { xksctl: "ready"; port: number }
-  /** A connection the primary handed over has closed. */
-  | { xksctl: "closed" }
   | { xksctl: "startup-error"; code?: ErrorCode; message: string; remedy?: string; details?: string[] };
 /**
  * The primary's answer to "settings?": what it runs (resolved secrets included: never log it) and
  * the digest of the mTLS client CA it started with (the file is read again by the worker).
  */
-type PrimaryMessage = { xksctl: "settings"; settings: Settings; caDigest?: string } | { xksctl: "modules"; modules: EkmModule[] } | { xksctl: "connection" };
+type PrimaryMessage = { xksctl: "settings"; settings: Settings; caDigest?: string } | { xksctl: "modules"; modules: EkmModule[] };
 
 const WORKER_INDEX = "XKSCTL_WORKER_INDEX";
 const WORKER_SESSIONS = "XKSCTL_WORKER_SESSIONS";
-/** The main port, held by the primary (the worker serves the connections it is handed). */
-const WORKER_PORT = "XKSCTL_WORKER_PORT";
 
 /** How many worker processes: the setting, or one per CPU; never more than the pool has sessions. */
 export function workerCount(settings: Settings, cpus = os.availableParallelism()): number {
@@ -149,15 +140,13 @@ interface AsWorker {
   modules: ModuleSource;
   /** cpuToSpare of the primary's settings: a worker's own share of the sessions would make it count fewer workers. */
   cpuToSpare: boolean;
-  /** The main port the primary holds. */
-  port: number;
 }
 
 /**
  * One process: the logger, the metrics (only when [metrics] is on: counting costs CPU on every
  * request), the HSM, the proxy. In a worker the primary serves the metrics and reads `enquiry`.
  */
-async function serveOne(settings: Settings, opts: ServeOptions, worker?: AsWorker): Promise<Serving & { accept: (socket: net.Socket) => void }> {
+async function serveOne(settings: Settings, opts: ServeOptions, worker?: AsWorker): Promise<Serving> {
   const logger = createLogger(settings.tracing, opts.stdout);
   const m = settings.metrics?.is_enabled ? settings.metrics : undefined;
   const metrics = m ? createMetrics() : undefined;
@@ -198,7 +187,7 @@ async function serveOne(settings: Settings, opts: ServeOptions, worker?: AsWorke
   const listener = metricsListener;
   let serving;
   try {
-    serving = await startProxy(settings, { hsm: h, logger, metrics, ekmModules: modules?.get, port: opts.port, pingPort: opts.pingPort, reloadSettings, now: opts.now, startCaDigest: opts.startCaDigest, ...(worker ? { handed: { port: worker.port } } : {}) });
+    serving = await startProxy(settings, { hsm: h, logger, metrics, ekmModules: modules?.get, port: opts.port, pingPort: opts.pingPort, reloadSettings, now: opts.now, startCaDigest: opts.startCaDigest });
   } catch (err) {
     // startProxy has closed the HSM; an open metrics listener would keep the process alive.
     modules?.stop();
@@ -210,7 +199,7 @@ async function serveOne(settings: Settings, opts: ServeOptions, worker?: AsWorke
     modules?.stop();
     return listener?.close();
   });
-  return { port: serving.port, stopped: serving.stopped.then(() => 0), accept: serving.accept };
+  return { port: serving.port, stopped: serving.stopped.then(() => 0) };
 }
 
 /** How often `enquiry` is read for GetHealthStatus's per-module ekmFleetDetails. */
@@ -271,15 +260,6 @@ async function serveWorker(settings: Settings, opts: ServeOptions): Promise<Serv
       onHsmOpen: () => process.send?.({ xksctl: "hsm-open" } satisfies WorkerMessage),
       modules: { get: () => modules, stop: () => process.off("message", onModules) },
       cpuToSpare: cpuToSpare(settings),
-      port: Number(process.env[WORKER_PORT]),
-    });
-    // The primary's connections: each one's close is told back, so that it can hand the next to the least loaded worker.
-    process.on("message", (m: PrimaryMessage, socket?: net.Socket) => {
-      if (m?.xksctl !== "connection" || !socket) return;
-      socket.once("close", () => {
-        if (process.connected) process.send?.({ xksctl: "closed" } satisfies WorkerMessage, undefined, undefined, noop);
-      });
-      serving.accept(socket);
     });
     process.send?.({ xksctl: "ready", port: serving.port } satisfies WorkerMessage);
     // The primary is gone (killed hard): drain and exit rather than serve unsupervised.
@@ -303,8 +283,6 @@ async function serveWorker(settings: Settings, opts: ServeOptions): Promise<Serv
   }
 }
 
-const noop = () => undefined;
-
 /** Restarts of a worker that dies right after starting, before the primary gives up on it. */
 const MAX_QUICK_RESTARTS = 5;
 /** A worker that lived this long is healthy: its crash counter starts again. */
@@ -319,8 +297,8 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
   const total = settings.pkcs11.session_pool_max_size;
   const args = process.argv.slice(2);
   cluster.setupPrimary({ exec: process.argv[1]!, args, silent: false });
-  /** `sent`: the settings it was given at its start; `connections`: handed to it and not yet closed. */
-  type WorkerEntry = { worker: Worker; startedAt: number; quickRestarts: number; ready: boolean; sent?: Settings; connections: number };
+  /** `sent`: the settings it was given at its start. */
+  type WorkerEntry = { worker: Worker; startedAt: number; quickRestarts: number; ready: boolean; sent?: Settings };
   const workers = new Map<number, WorkerEntry>();
   // What the workers run: the settings at start, then each reload the policy accepts. A worker
   // started later gets these, never the file as it is now (docs/operations.md, "Signals").
@@ -330,54 +308,6 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
   let resolveStopped!: (code: number) => void;
   const stopped = new Promise<number>((r) => (resolveStopped = r));
 
-  // The main port is bound here, before any worker starts: a port in use is the same one-line
-  // error as a single process's, and a replacement serves the port the others serve.
-  const acceptor = net.createServer({ pauseOnConnect: true });
-  let port: number;
-  try {
-    port = await bindListener(acceptor, settings.server.ip, opts.port ?? settings.server.port, "the XKS API", logger);
-  } catch (err) {
-    await logger.close();
-    throw err;
-  }
-  /** Connections accepted while no worker listens yet (at start, or with every worker being replaced). */
-  const waiting: net.Socket[] = [];
-  let rotation = 0;
-  const dropped = connectionRefusals(logger, () => running.server.max_connections);
-  /** To the listening worker with the fewest open connections; among equals, in turn. */
-  const handOut = (socket: net.Socket) => {
-    const ready = [...workers.values()].filter((w) => w.ready && w.worker.isConnected());
-    if (ready.length === 0) return void waiting.push(socket);
-    let to = ready[rotation++ % ready.length]!;
-    for (const w of ready) if (w.connections < to.connections) to = w;
-    const chosen = to;
-    chosen.connections++;
-    chosen.worker.send({ xksctl: "connection" } satisfies PrimaryMessage, socket, (err: Error | null) => {
-      if (!err) return;
-      chosen.connections--;
-      socket.destroy();
-    });
-  };
-  acceptor.on("connection", (socket: net.Socket) => {
-    // Not read here, but a reset while it waits must not be an unhandled 'error' in the primary.
-    socket.on("error", noop);
-    if (stopping) return void socket.destroy();
-    let open = waiting.length;
-    for (const w of workers.values()) open += w.connections;
-    if (open >= running.server.max_connections) {
-      socket.destroy();
-      dropped.note("max");
-      return;
-    }
-    handOut(socket);
-  });
-  /** Stops accepting (a new connection is then refused by the OS) and drops the ones not handed out. */
-  const closeAcceptor = () => {
-    acceptor.close();
-    for (const socket of waiting.splice(0)) socket.destroy();
-    dropped.flush();
-  };
-
   // One `enquiry` reader for the host; every listening worker gets each answer.
   const modules = nshieldModules(opts.env, (known) => {
     for (const { worker, ready } of workers.values()) if (ready && worker.isConnected()) worker.send({ xksctl: "modules", modules: known } satisfies PrimaryMessage);
@@ -385,8 +315,8 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
   void stopped.then(() => modules?.stop());
 
   const fork = (i: number, quickRestarts: number): Worker => {
-    const worker = cluster.fork({ [WORKER_INDEX]: String(i), [WORKER_SESSIONS]: String(sessionShare(total, n, i)), [WORKER_PORT]: String(port) });
-    const entry: WorkerEntry = { worker, startedAt: opts.now(), quickRestarts, ready: false, connections: 0 };
+    const worker = cluster.fork({ [WORKER_INDEX]: String(i), [WORKER_SESSIONS]: String(sessionShare(total, n, i)) });
+    const entry: WorkerEntry = { worker, startedAt: opts.now(), quickRestarts, ready: false };
     workers.set(i, entry);
     // A message to a worker that has just exited fails with EPIPE. Node's cluster does this itself
     // when a worker that could not start disconnects and exits at once (its reply to the
@@ -405,9 +335,6 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
         if (known) worker.send({ xksctl: "modules", modules: known } satisfies PrimaryMessage);
         // A reload was accepted while it started (it had no SIGHUP handler then): it reloads now.
         if (entry.sent !== running) worker.process.kill("SIGHUP");
-        for (const socket of waiting.splice(0)) handOut(socket);
-      } else if (m?.xksctl === "closed") {
-        entry.connections = Math.max(0, entry.connections - 1);
       }
     });
     return worker;
@@ -422,7 +349,6 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
     stopping = true;
     for (const t of replacing) clearTimeout(t);
     replacing.clear();
-    closeAcceptor();
     logger.log("INFO", "shutting down: every worker drains its in-flight requests", { signal });
     void stopWorkers(workers, "SIGTERM").then(async () => {
       logger.log("INFO", "stopped");
@@ -460,12 +386,14 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
   // opens do not pile up on the HSM at boot, and file-backed tokens (SoftHSM) see one login at a time.
   const started = await new Promise<{ port: number } | { error: WorkerMessage & { xksctl: "startup-error" } }>((resolve) => {
     let ready = 0;
+    let port = 0;
     const start = (i: number) => {
       if (i >= n || stopping) return;
       const w = fork(i, 0);
       w.on("message", (m: WorkerMessage) => {
         if (m?.xksctl === "hsm-open") start(i + 1);
         else if (m?.xksctl === "ready") {
+          port = m.port;
           if (++ready === n) resolve({ port });
         } else if (m?.xksctl === "startup-error") resolve({ error: m });
       });
@@ -480,7 +408,6 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
   const abortStart = async () => {
     stopping = true;
     modules?.stop();
-    closeAcceptor();
     await stopWorkers(workers, "SIGTERM");
     await logger.close();
     process.off("SIGHUP", hup);
@@ -543,7 +470,6 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
       if (workers.size === 0) {
         // Nothing listens any more: a primary that stayed up would never be restarted by systemd.
         stopping = true;
-        closeAcceptor();
         logger.log("ERROR", "no worker left: exiting with code 1 so that the service manager restarts xksctl", { workers: n });
         void logger.close().then(() => {
           process.off("SIGHUP", hup);
