@@ -7,8 +7,8 @@
  *   max_service_time_milli: a request over it waited for an HSM session (or for the loop) too long.
  * When the loop is seen behind or an answer is seen slow, the number admitted at once drops to the
  * HSM session count and then doubles at most every CONGESTION_MEMORY_MS, in periods where neither
- * is seen again, answers take at most half of max_service_time_milli and at least half of the cap
- * was in use, back to max_in_flight_requests (as TCP's slow start, and its window kept after idle);
+ * is seen again, answers take on average at most half of max_service_time_milli and at least
+ * half of the cap was in use, back to max_in_flight_requests (as TCP's slow start, and its window kept after idle);
  * a cap not in use is lifted CALM_RESET_MS after the last congestion. Requests beyond the sessions
  * only queue: a waiter is handed a session by the event loop, once per turn, so under a flood every
  * extra waiter waits whole turns, and admitting them makes every answer late, the 429s included.
@@ -77,8 +77,9 @@ export class Admission {
   /** When the cap was last lowered. */
   private congestedAt = 0;
   private congestion: Congestion = "event-loop";
-  /** The slowest service time answered since the cap last changed or held, ms. */
-  private slowestInPeriod = 0;
+  /** The service times answered since the cap last changed or held: their sum (ms) and count. */
+  private servedMsInPeriod = 0;
+  private answeredInPeriod = 0;
   /** The most requests in flight at once since then (the cap when one was refused for it). */
   private peakInPeriod = 0;
   private timer?: NodeJS.Timeout;
@@ -168,31 +169,45 @@ export class Admission {
     this.capGrownAt = now;
     this.congestedAt = now;
     this.congestion = why;
-    this.slowestInPeriod = 0;
+    this.servedMsInPeriod = 0;
+    this.answeredInPeriod = 0;
     this.peakInPeriod = 0;
   }
 
   /**
    * A period of the lowered cap has passed (called at the first admission after it): doubling what
    * is in flight can double the service time (the extra requests queue for sessions), so the cap
-   * doubles only while the slowest service of the period, answered or still in flight, is within
-   * half the limit, and only when at least half of the cap was in use: a cap that was not used has
-   * not shown that the proxy can take more (a quiet spell after a flood does not reopen the door
-   * for the next one, as TCP's window after idle, RFC 7661). A cap not in use is lifted once
+   * doubles only while the period's mean service, answered or still in flight, is within half the
+   * limit (any one over the limit lowers it again), and only when at least half of the cap was in
+   * use. The mean, not the slowest: a saturated closed loop (KMS's fleet at the proxy's capacity)
+   * whose refused requests come straight back keeps the loop busy with their 429s, so a held cap
+   * keeps its slowest answers over half the limit and never grows back, serving a fraction of what
+   * it could (docs/performance.md, "Shedding at saturation"). Admitted requests that queue for the
+   * HSM sessions (a flood, a slow HSM) are all slow, and their mean shows it as the slowest did.
+   * And a cap that was not used has not shown that the proxy can take more (a quiet spell after a
+   * flood does not reopen the door for the next one, as TCP's window after idle, RFC 7661). A cap not in use is lifted once
    * CALM_RESET_MS have passed without congestion, so traffic that grows later is not held back by
    * one old hiccup. Over the limit it drops again; otherwise it holds.
    */
   private nextPeriod(now: number): void {
-    let slowest = this.slowestInPeriod;
+    let sum = this.servedMsInPeriod;
+    let n = this.answeredInPeriod;
     const work = now - this.paused;
-    for (const since of this.admitted.values()) if (work - since > slowest) slowest = work - since; // NaN: body still arriving
-    if (slowest > this.limits.maxServiceMs) return this.congested("service-time", now);
-    if (slowest <= this.limits.maxServiceMs / 2) {
+    for (const since of this.admitted.values()) {
+      const age = work - since; // NaN: body still arriving, no sample
+      if (age > this.limits.maxServiceMs) return this.congested("service-time", now);
+      if (age >= 0) {
+        sum += age;
+        n++;
+      }
+    }
+    if (n === 0 || sum / n <= this.limits.maxServiceMs / 2) {
       if (this.peakInPeriod * 2 >= this.cap) this.cap = this.cap * 2 >= this.limits.maxInFlight ? Infinity : this.cap * 2;
       else if (now - this.congestedAt >= CALM_RESET_MS) this.cap = Infinity;
     }
     this.capGrownAt = now;
-    this.slowestInPeriod = 0;
+    this.servedMsInPeriod = 0;
+    this.answeredInPeriod = 0;
     this.peakInPeriod = this.admitted.size;
   }
 
@@ -242,6 +257,9 @@ export class Admission {
     this.seen(now);
     const served = now - this.paused - since; // NaN when never served (the body did not arrive): compares false
     if (served > this.limits.maxServiceMs) this.congested("service-time", now);
-    else if (served > this.slowestInPeriod) this.slowestInPeriod = served;
+    else if (served >= 0) {
+      this.servedMsInPeriod += served;
+      this.answeredInPeriod++;
+    }
   }
 }

@@ -204,6 +204,44 @@ test("admission: an answer over max_service_time_milli drops the cap to one per 
   }
 });
 
+test("admission: the lowered cap doubles on the period's mean service, so one slow answer among fast ones does not hold it (a saturated closed loop recovers)", () => {
+  const { a, later, admit } = onFakeClock({ maxInFlight: 64, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 2 });
+  /** Serves requests for the given times each (all at once), then answers them. */
+  const serve = (...ms: number[]) => {
+    const ts = ms.map(() => admit());
+    for (const t of ts) a.serving(t);
+    let at = 0;
+    for (const [i, t] of ts.entries()) {
+      later(ms[i]! - at);
+      at = ms[i]!;
+      a.release(t);
+    }
+  };
+  try {
+    serve(101); // lowers the cap to 2
+    later(200);
+    serve(10, 90); // mean 50: within half the limit, though one took 90 ms
+    later(200);
+    const four = [admit(), admit(), admit(), admit()];
+    assert.equal(a.tryAdmit(), "congested", "doubled to 4");
+    for (const t of four) a.serving(t);
+    later(60);
+    for (const t of four) a.release(t); // mean 60: over half the limit
+    later(200);
+    const held = [admit(), admit(), admit(), admit()];
+    assert.equal(a.tryAdmit(), "congested", "holds at 4 after a mean over half the limit");
+    for (const t of held) a.serving(t);
+    later(200);
+    assert.equal(a.tryAdmit(), "congested", "and an answer in flight over the limit lowers it again");
+    for (const t of held) a.release(t);
+    const two = [admit(), admit()];
+    assert.equal(a.tryAdmit(), "congested", "to 2");
+    for (const t of two) a.release(t);
+  } finally {
+    a.stop();
+  }
+});
+
 test("admission: a cap not in use is lifted CALM_RESET_MS after the last congestion, not before", () => {
   const { a, later, admit } = onFakeClock({ maxInFlight: 64, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 2 });
   try {
