@@ -8,12 +8,12 @@
  * When the loop is seen behind or an answer is seen slow, the number admitted at once drops to the
  * HSM session count and then doubles at most every CONGESTION_MEMORY_MS, in periods where neither
  * is seen again, answers take on average at most half of max_service_time_milli and at least
- * half of the cap was in use, back to max_in_flight_requests (as TCP's slow start, and its window kept after idle);
- * a cap not in use is lifted CALM_RESET_MS after the last congestion. Requests beyond the sessions
- * only queue: a waiter is handed a session by the event loop, once per turn, so under a flood every
- * extra waiter waits whole turns, and admitting them makes every answer late, the 429s included.
- * At one per session the HSM is still kept busy (a slow network HSM loses no throughput), and the
- * rest get their 429 inside KMS's deadline instead of an answer after it.
+ * half of the cap was in use, back to max_in_flight_requests (as TCP's slow start, and its window
+ * kept after idle); a cap not in use is lifted CALM_RESET_MS after the last congestion. Requests
+ * beyond the sessions only queue: a waiter is handed a session by the event loop, once per turn, so
+ * under a flood every extra waiter waits whole turns, and admitting them makes every answer late,
+ * the 429s included. At one per session the HSM is still kept busy (a slow network HSM loses no
+ * throughput), and the rest get their 429 inside KMS's deadline instead of an answer after it.
  *
  * The delay comes from a cheap lag timer: a timer due every TICK_MS records when it ran, so
  * `now - lastTick - TICK_MS` (pauses left out, below) is how long the current turn of the event loop has kept the timer
@@ -169,9 +169,14 @@ export class Admission {
     this.capGrownAt = now;
     this.congestedAt = now;
     this.congestion = why;
+    this.startPeriod(0);
+  }
+
+  /** A new period of the lowered cap: its service samples and its peak start again. */
+  private startPeriod(peak: number): void {
     this.servedMsInPeriod = 0;
     this.answeredInPeriod = 0;
-    this.peakInPeriod = 0;
+    this.peakInPeriod = peak;
   }
 
   /**
@@ -185,9 +190,9 @@ export class Admission {
    * it could (docs/performance.md, "Shedding at saturation"). Admitted requests that queue for the
    * HSM sessions (a flood, a slow HSM) are all slow, and their mean shows it as the slowest did.
    * And a cap that was not used has not shown that the proxy can take more (a quiet spell after a
-   * flood does not reopen the door for the next one, as TCP's window after idle, RFC 7661). A cap not in use is lifted once
-   * CALM_RESET_MS have passed without congestion, so traffic that grows later is not held back by
-   * one old hiccup. Over the limit it drops again; otherwise it holds.
+   * flood does not reopen the door for the next one, as TCP's window after idle, RFC 7661). A cap
+   * not in use is lifted once CALM_RESET_MS have passed without congestion, so traffic that grows
+   * later is not held back by one old hiccup. Over the limit it drops again; otherwise it holds.
    */
   private nextPeriod(now: number): void {
     let sum = this.servedMsInPeriod;
@@ -206,9 +211,7 @@ export class Admission {
       else if (now - this.congestedAt >= CALM_RESET_MS) this.cap = Infinity;
     }
     this.capGrownAt = now;
-    this.servedMsInPeriod = 0;
-    this.answeredInPeriod = 0;
-    this.peakInPeriod = this.admitted.size;
+    this.startPeriod(this.admitted.size);
   }
 
   /** The request's body is read: its service time starts (the client's sending is not the proxy's delay). */

@@ -29,19 +29,32 @@ function onFakeClock(limits: AdmissionLimits) {
   a.tick();
   return {
     a,
-    later(ms: number): void {
-      now += ms;
-      a.tick();
-    },
+    later,
     stall(ms: number): void {
       now += ms;
     },
-    admit(): number {
-      const t = a.tryAdmit();
-      assert.equal(typeof t, "number", `admitted, not refused (${t})`);
-      return t as number;
+    admit,
+    /** Admits one request per duration, serves them all at once (the lag timer keeps up), answers each when its ms are up. */
+    serve(...ms: number[]): void {
+      const ts = ms.map(() => admit());
+      for (const t of ts) a.serving(t);
+      let at = 0;
+      for (const [i, t] of ts.entries()) {
+        later(ms[i]! - at);
+        at = ms[i]!;
+        a.release(t);
+      }
     },
   };
+  function admit(): number {
+    const t = a.tryAdmit();
+    assert.equal(typeof t, "number", `admitted, not refused (${t})`);
+    return t as number;
+  }
+  function later(ms: number): void {
+    now += ms;
+    a.tick();
+  }
 }
 
 test("admission: in-flight cap, event-loop delay, a cap from one per HSM session doubling back after congestion; a body still arriving is not a slow answer", () => {
@@ -145,14 +158,9 @@ test("admission: without the lag timer no gap is taken for a pause: a 150 ms ans
 });
 
 test("admission: an answer over max_service_time_milli drops the cap to one per HSM session; it doubles only while services stay within half the limit and the cap is in use", () => {
-  const { a, later, admit } = onFakeClock({ maxInFlight: 64, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 2 });
-  /** Admits n, serves them for `ms` (the lag timer keeps up), answers them. */
-  const serve = (n: number, ms: number) => {
-    const ts = Array.from({ length: n }, admit);
-    for (const t of ts) a.serving(t);
-    later(ms);
-    for (const t of ts) a.release(t);
-  };
+  const { a, later, admit, serve: serveEach } = onFakeClock({ maxInFlight: 64, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 2 });
+  /** Admits n, serves them for `ms`, answers them. */
+  const serve = (n: number, ms: number) => serveEach(...Array.from({ length: n }, () => ms));
   try {
     serve(10, 100); // at the limit: not over it
     serve(10, 99);
@@ -205,18 +213,7 @@ test("admission: an answer over max_service_time_milli drops the cap to one per 
 });
 
 test("admission: the lowered cap doubles on the period's mean service, so one slow answer among fast ones does not hold it (a saturated closed loop recovers)", () => {
-  const { a, later, admit } = onFakeClock({ maxInFlight: 64, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 2 });
-  /** Serves requests for the given times each (all at once), then answers them. */
-  const serve = (...ms: number[]) => {
-    const ts = ms.map(() => admit());
-    for (const t of ts) a.serving(t);
-    let at = 0;
-    for (const [i, t] of ts.entries()) {
-      later(ms[i]! - at);
-      at = ms[i]!;
-      a.release(t);
-    }
-  };
+  const { a, later, admit, serve } = onFakeClock({ maxInFlight: 64, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 2 });
   try {
     serve(101); // lowers the cap to 2
     later(200);
