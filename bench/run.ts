@@ -21,7 +21,8 @@
  *   c5s  the 5 ms HSM at a steady 1800 req/s, with the /ping probe
  *   c5r  the 5 ms HSM with can_generate_iv = false: IVs from C_GenerateRandom (batched)
  *   flood  (issue 8) 20 connections x 100 streams against 2 sessions, 1 worker and the default:
- *        only 200/429, max latency ≤ 250 ms
+ *        only 200/429, max latency ≤ 250 ms; and the same flood against bench/bare-server.mjs
+ *        (node:http2 with serve's transport and a fixed 429: what this host allows, same run)
  * Only 127.0.0.1 traffic; every wait and every h2load run is bounded in time.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
@@ -33,7 +34,10 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import pkcs11js from "pkcs11js";
 import { Agent, request } from "undici";
+import { XksError, toXksResponse } from "../src/proxy/errors.js";
 import { REFUSAL_SUMMARY } from "../src/proxy/server.js";
+import { SCHEMA } from "../src/config/schema.js";
+import { CONNECTION_WINDOW_BYTES, MAX_HEADER_LIST_BYTES } from "../src/proxy/transport.js";
 import { freePort } from "../test/helpers/port.js";
 import { CREDS, PREFIX, testSettings, writeSettings } from "../test/helpers/settings.js";
 import { smithySign } from "../test/helpers/sign.js";
@@ -628,31 +632,73 @@ export interface FloodRun {
  */
 const FLOOD_PAUSE_MS = 2000;
 
-/** The flood against one worker, then against serve's default worker count. */
-export type FloodFigures = FloodRun[];
+/** The flood against one worker, then serve's default worker count, then the bare server. */
+export interface FloodFigures {
+  serve: FloodRun[];
+  /** The same flood against bench/bare-server.mjs: node:http2 alone, in the same run. */
+  bare: LoadResult;
+}
+
+/** The flood's load; before it, a discarded warm-up of the same shape (JIT) and FLOOD_PAUSE_MS. */
+const FLOOD = ["-c", "20", "-m", "100"];
+async function floodWarmUp(url: string, enc: string[]): Promise<void> {
+  await h2load(["-n", "20000", ...FLOOD, ...enc], url); // warm-up (JIT), discarded
+  await sleep(FLOOD_PAUSE_MS); // the measured flood is a second wave, as a pulsed attack sends
+}
 
 /**
  * flood: far beyond capacity, as issue 8 measured it: 20 connections x 100 streams of signed
  * Encrypt (2000 in flight) against plain SoftHSM with a pool of 2 sessions, for 8 s after a
  * discarded warm-up of the same shape and a 2 s pause (a second wave), and /ping from a second
  * h2load while it runs; against one worker, then serve's default (one per CPU: 2 here, with one
- * session each). Every answer must be 200 or 429 within KMS's 250 ms.
+ * session each). Every answer must be 200 or 429 within KMS's 250 ms. Then the same flood against
+ * the bare server (bareFlood): how fast node:http2 alone answers it on this host today.
  */
 async function flood(env: Env): Promise<FloodFigures> {
   const runs: FloodRun[] = [];
+  let enc: string[] = [];
   for (const workers of [1, "default"] as const) {
     const server = await startServer(env, settingsFile(env, `flood-${workers}`, { session_pool_max_size: 2 }, undefined, workers));
     try {
-      const enc = encryptArgs(env, await signAndCheck(env, server));
-      await h2load(["-n", "20000", "-c", "20", "-m", "100", ...enc], `${server.url}${ENCRYPT_PATH}`); // warm-up (JIT), discarded
-      await sleep(FLOOD_PAUSE_MS); // the measured flood is a second wave, as a pulsed attack sends
-      const [load, ping] = await withPingProbe(server, ["-D", "8", "-c", "20", "-m", "100", ...enc]);
+      enc = encryptArgs(env, await signAndCheck(env, server));
+      await floodWarmUp(`${server.url}${ENCRYPT_PATH}`, enc);
+      const [load, ping] = await withPingProbe(server, ["-D", "8", ...FLOOD, ...enc]);
       runs.push({ workers, load, ping });
     } finally {
       await server.stop();
     }
   }
-  return runs;
+  return { serve: runs, bare: await bareFlood(env, enc) };
+}
+
+/**
+ * The flood against bench/bare-server.mjs: the serve requests' headers and body (the signature is
+ * not checked there), serve's HTTP/2 settings and connection window, the proxy's 429 for everything.
+ */
+async function bareFlood(env: Env, enc: string[]): Promise<LoadResult> {
+  const overloaded = toXksResponse(new XksError("overloaded"));
+  const streams = SCHEMA.find((t) => t.path === "server")!.fields.find((f) => f.name === "max_concurrent_streams")!.default; // serve's, as the bench's settings leave it
+  const options = {
+    cert: env.pki.serverCert,
+    key: env.pki.serverKey,
+    settings: { maxConcurrentStreams: streams, maxHeaderListSize: MAX_HEADER_LIST_BYTES },
+    windowBytes: CONNECTION_WINDOW_BYTES,
+    body: overloaded.body,
+    headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(overloaded.body)) },
+  };
+  const child = spawn(process.execPath, [path.join(REPO, "bench/bare-server.mjs")], { env: { ...process.env, BARE_SERVER: JSON.stringify(options) }, stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("bench/bare-server.mjs did not listen within 10 s")), 10_000);
+      child.once("exit", (code) => reject(new Error(`bench/bare-server.mjs exited (code ${code})`)));
+      child.stdout!.once("data", (d: Buffer) => (clearTimeout(timer), resolve(Number(/listening (\d+)/.exec(d.toString())?.[1]))));
+    });
+    const url = `https://127.0.0.1:${port}${ENCRYPT_PATH}`;
+    await floodWarmUp(url, enc);
+    return await h2load(["-D", "8", ...FLOOD, ...enc], url);
+  } finally {
+    child.kill("SIGTERM");
+  }
 }
 
 /**
@@ -669,7 +715,7 @@ export function statusCounts(r: Pick<LoadResult, "non2xxByStatus" | "refusedBy">
     .join(", ");
 }
 
-/** The flood's table: status counts, p50/p99/max. */
+/** The flood's table: status counts, p50/p99/max; the bare server's row last, as the host's bound. */
 export function floodReport(f: FloodFigures): string {
   const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "n/a");
   const counts = (r: LoadResult) => [`${r.requests - r.non2xx}× 2xx`, statusCounts(r)].filter(Boolean).join(", ");
@@ -678,10 +724,11 @@ export function floodReport(f: FloodFigures): string {
   return [
     "| flood (issue 8) | answers | statuses | p50 ms | p99 ms | max ms |",
     "|---|---|---|---|---|---|",
-    ...f.flatMap((r) => [
+    ...f.serve.flatMap((r) => [
       row(`signed Encrypt, 20 connections x 100 streams, 2 sessions, 8 s, ${who(r.workers)}`, r.load),
       row(`GET /ping during the flood (-c 1 -m 1 --rps 100, 4 s), ${who(r.workers)}`, r.ping),
     ]),
+    row("baseline, not a target: the same flood against a bare node:http2 server (bench/bare-server.mjs: serve's TLS and HTTP/2 settings, a fixed 429, no admission, SigV4 or HSM), 1 process", f.bare),
   ].join("\n");
 }
 
