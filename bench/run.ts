@@ -34,9 +34,9 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import pkcs11js from "pkcs11js";
 import { Agent, request } from "undici";
+import { SCHEMA } from "../src/config/schema.js";
 import { XksError, toXksResponse } from "../src/proxy/errors.js";
 import { REFUSAL_SUMMARY } from "../src/proxy/server.js";
-import { SCHEMA } from "../src/config/schema.js";
 import { CONNECTION_WINDOW_BYTES, MAX_HEADER_LIST_BYTES } from "../src/proxy/transport.js";
 import { freePort } from "../test/helpers/port.js";
 import { CREDS, PREFIX, testSettings, writeSettings } from "../test/helpers/settings.js";
@@ -695,7 +695,10 @@ async function bareFlood(env: Env, enc: string[]): Promise<LoadResult> {
     });
     const url = `https://127.0.0.1:${port}${ENCRYPT_PATH}`;
     await floodWarmUp(url, enc);
-    return await h2load(["-D", "8", ...FLOOD, ...enc], url);
+    const load = await h2load(["-D", "8", ...FLOOD, ...enc], url);
+    // As for serve (Server.stop): a server that exited during the flood makes the figures worthless.
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`bench/bare-server.mjs exited during the flood (code ${child.exitCode}, signal ${child.signalCode})`);
+    return load;
   } finally {
     child.kill("SIGTERM");
   }
