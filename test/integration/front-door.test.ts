@@ -259,6 +259,44 @@ describe("admission control: 429 before the body is read or the signature checke
     assert.equal(line.reason, "requests in flight at max_in_flight_requests = 1");
   });
 
+  test("a refused HTTP/2 stream gets the same 429 as HTTP/1.1 and ends with NO_ERROR, and an admitted one's place is given back", async () => {
+    // The 429 of admission control is rendered once (OVERLOADED) and sent through each protocol's
+    // own path: a client must not be able to tell them apart.
+    const session = http2.connect(proxy.url, { ca: served.ca });
+    const first = session.request({ ":method": "POST", ":path": ENCRYPT, "content-type": "application/json" });
+    first.write("{");
+    await until(() => proxy.server.stats().inFlight > 0, "the first request to be admitted");
+    const body = JSON.stringify(encBody());
+    const second = session.request({ ":method": "POST", ":path": ENCRYPT, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) });
+    second.end(body); // a declared small body: discarded as it arrives, the stream ends cleanly
+    let text = "";
+    second.setEncoding("utf8");
+    second.on("data", (d: string) => (text += d));
+    const headers = await new Promise<http2.IncomingHttpHeaders>((r) => second.once("response", r));
+    await new Promise((r) => second.once("close", r));
+    const { h1: agent } = agents(served.ca);
+    const one = await send(`${proxy.url}${ENCRYPT}`, "POST", { "content-type": "application/json" }, body, agent);
+    await agent.close();
+    assert.equal(headers[":status"], 429);
+    assert.equal(one.status, 429);
+    assert.equal(text, one.text);
+    assert.equal(JSON.parse(text).errorName, "ThrottlingException");
+    assert.equal(headers["content-type"], one.headers["content-type"]);
+    assert.equal(headers["content-length"], String(Buffer.byteLength(text)));
+    assert.equal(headers["content-length"], one.headers["content-length"]);
+    assert.equal(second.rstCode, http2.constants.NGHTTP2_NO_ERROR);
+    first.end("}");
+    const firstStatus = await new Promise<number>((r) => first.once("response", (h) => r(Number(h[":status"]))));
+    assert.equal(firstStatus, 401, "the admitted one is then checked (unsigned: 401)");
+    await until(() => proxy.server.stats().inFlight === 0, "the admitted request's place to be given back");
+    // And the place is free again: the next HTTP/2 request is admitted, not refused.
+    const third = session.request({ ":method": "POST", ":path": ENCRYPT, "content-type": "application/json", "content-length": "2" });
+    third.end("{}");
+    const thirdStatus = await new Promise<number>((r) => third.once("response", (h) => r(Number(h[":status"]))));
+    assert.equal(thirdStatus, 401);
+    session.destroy();
+  });
+
   test("/ping is never refused", async () => {
     const { h2 } = agents(served.ca);
     const r = await send(`${proxy.url}/ping`, "GET", {}, undefined, h2);
