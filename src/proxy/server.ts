@@ -164,7 +164,6 @@ class EventSummary<K extends string> {
 }
 
 const isHttp1 = (res: AnyResponse): res is http.ServerResponse => "shouldKeepAlive" in res;
-type StreamListener = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
 
 /**
  * Whether an HTTP/2 request's body must be cut off after the answer: always after a body that
@@ -173,30 +172,12 @@ type StreamListener = (stream: http2.ServerHttp2Stream, headers: http2.IncomingH
  */
 function cutOff(req: http2.Http2ServerRequest, bodyLeft: "always" | "ifLarge" | undefined): boolean {
   if (bodyLeft === undefined || req.complete || req.stream.endAfterHeaders) return false;
-  return bodyLeft === "always" || !declaredSmall(req.headers);
-}
-
-/** A body declared (content-length) within MAX_BODY_BYTES: read or discarded as it arrives, never cut off. */
-const declaredSmall = (headers: http.IncomingHttpHeaders) => Number(headers["content-length"] ?? Infinity) <= MAX_BODY_BYTES;
-
-/** The XKS requests admission control decides on (the rest is refused for what it is): `path` without a query. */
-const admissible = (route: Route | undefined, method: string | undefined, headers: http.IncomingHttpHeaders): route is Route =>
-  route !== undefined && method === "POST" && !(Number(headers["content-length"] ?? 0) > MAX_BODY_BYTES);
-
-/** RST_STREAM(NO_ERROR) once the answer is out (close() would wait for a 'finish' that has not come yet). */
-function resetAfterAnswer(stream: http2.ServerHttp2Stream): void {
-  const rst = () => {
-    if (!stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
-  };
-  if (stream.writableFinished) rst();
-  else stream.once("finish", rst);
+  return bodyLeft === "always" || !(Number(req.headers["content-length"] ?? Infinity) <= MAX_BODY_BYTES);
 }
 
 /** The 429 of admission control, rendered once: under a flood it is most of what the proxy sends. */
 const OVERLOADED = toXksResponse(new XksError("overloaded"));
 const OVERLOADED_HEADERS = Object.freeze({ "content-type": "application/json", "content-length": String(Buffer.byteLength(OVERLOADED.body)) }) as Record<string, string>;
-/** The same answer for HTTP/2's core API (refusals on the stream, before Node's compatibility layer). */
-const OVERLOADED_STREAM_HEADERS = Object.freeze({ ":status": OVERLOADED.status, ...OVERLOADED_HEADERS });
 /** The ping port's answer to anything but /ping, rendered once. */
 const PING_PORT_ONLY = toXksResponse(new XksError("pingPortOnly"));
 const PING_PORT_ONLY_HEADERS = Object.freeze({ "content-type": "application/json", "content-length": String(Buffer.byteLength(PING_PORT_ONLY.body)) }) as Record<string, string>;
@@ -237,48 +218,15 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     }
     res.writeHead(status, headers);
     res.end(body);
-    if (!isHttp1(res) && cutOff(req as http2.Http2ServerRequest, bodyLeft)) resetAfterAnswer((res as http2.Http2ServerResponse).stream);
-  };
-
-  /** Counts one refusal by admission control (its summary line, its metrics). */
-  const noteRefusal = (refusal: NonNullable<Refusal>, route: Route, started: bigint) => {
-    const limit = admission.limitOf(refusal);
-    shed.note(`${refusal} ${limit}`);
-    if (metrics) {
-      // An answer KMS sees like any other (its customers see the throttling): counted as one.
-      metrics.request(route.operation, route.store.uri_path_prefix, OVERLOADED.status, OVERLOADED.errorName, Number(process.hrtime.bigint() - started) / 1e9);
-      metrics.refused(limit);
+    if (!isHttp1(res) && cutOff(req as http2.Http2ServerRequest, bodyLeft)) {
+      // RST_STREAM(NO_ERROR) once the answer is out: close() waits for a 'finish' that has not come yet.
+      const stream = (res as http2.Http2ServerResponse).stream;
+      const rst = () => {
+        if (!stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      };
+      if (stream.writableFinished) rst();
+      else stream.once("finish", rst);
     }
-  };
-
-  /**
-   * HTTP/2 streams are admitted here, before Node's compatibility layer makes its request and
-   * response objects: under a flood most streams are refused, and a 429 on the bare stream costs
-   * about two thirds of one through those objects (docs/decisions/0011). An admitted stream's
-   * ticket waits in `admittedEarly` for onRequest; every other stream goes on unchanged.
-   */
-  const admittedEarly = new WeakMap<http2.ServerHttp2Stream, number>();
-  const admitStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean => {
-    const rawPath = headers[":path"] ?? "/";
-    // Anything with a query string, an expectation (Node answers some itself) or no route takes the compatibility path.
-    if (rawPath.includes("?") || headers.expect !== undefined) return false;
-    const route = state.route(rawPath);
-    if (!admissible(route, headers[":method"], headers)) return false;
-    const started = process.hrtime.bigint();
-    const ticket = admission.tryAdmit();
-    if (typeof ticket !== "string") {
-      admittedEarly.set(stream, ticket);
-      return false;
-    }
-    stream.on("error", noop); // a client's reset after the answer (the compatibility layer is not listening)
-    stream.resume();
-    if (!stream.destroyed && !stream.closed) {
-      stream.respond(OVERLOADED_STREAM_HEADERS);
-      stream.end(OVERLOADED.body);
-      if (!stream.endAfterHeaders && !declaredSmall(headers)) resetAfterAnswer(stream);
-    }
-    noteRefusal(ticket, route, started);
-    return true;
   };
 
   const onRequest = (req: AnyRequest, res: AnyResponse) => {
@@ -299,16 +247,19 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     }
     const current = state;
     const route = current.route(path);
-    if (q < 0 && admissible(route, method, req.headers)) {
-      // The common case first, and admission before anything else is allocated or read (an
-      // HTTP/2 stream was admitted already: admitStream).
-      const stream = isHttp1(res) ? undefined : (req as http2.Http2ServerRequest).stream;
-      const early = stream === undefined ? undefined : admittedEarly.get(stream);
-      const ticket = early ?? admission.tryAdmit();
+    if (route && method === "POST" && q < 0 && !(Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES)) {
+      // The common case first, and admission before anything else is allocated or read.
+      const ticket = admission.tryAdmit();
       if (typeof ticket === "string") {
         req.resume();
         send(req, res, OVERLOADED.status, OVERLOADED.body, OVERLOADED_HEADERS, "ifLarge");
-        noteRefusal(ticket, route, started);
+        const limit = admission.limitOf(ticket);
+        shed.note(`${ticket} ${limit}`);
+        if (metrics) {
+          // An answer KMS sees like any other (its customers see the throttling): counted as one.
+          metrics.request(route.operation, route.store.uri_path_prefix, OVERLOADED.status, OVERLOADED.errorName, Number(process.hrtime.bigint() - started) / 1e9);
+          metrics.refused(limit);
+        }
         return;
       }
       const ctx = requestContext(req, route, started);
@@ -460,19 +411,8 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     h2.on("sessionError", (err: NodeJS.ErrnoException) => {
       if (logger.enabled("DEBUG")) logger.log("DEBUG", "HTTP/2 session error", { reason: err.code ?? err.message });
     });
-    // admitStream runs first, in place of the compatibility layer's listener, which it calls for
-    // every stream it does not answer. Should a Node release name that listener otherwise, the
-    // compatibility layer stays as it is and onRequest admits every request (the same answers).
-    const compat = h2.listeners("stream").find((l) => l.name === "bound onServerStream") as StreamListener | undefined;
-    if (compat) {
-      h2.removeListener("stream", compat);
-      const first: StreamListener = (stream, headers, flags, rawHeaders) => {
-        if (!admitStream(stream, headers)) compat(stream, headers, flags, rawHeaders);
-      };
-      h2.prependListener("stream", first);
-    }
     h2.on("stream", (stream) => {
-      // (Node's compatibility layer or admitStream listens for the stream's errors.)
+      // (Node's compatibility layer listens for the stream's errors.)
       openStreams++;
       const session = stream.session!;
       streamsOf.set(session, (streamsOf.get(session) ?? 0) + 1);
