@@ -1,16 +1,16 @@
 /** `xksctl aws`: the AWS CLI script from the settings, --json, and usage errors. */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { runXksctl, writeCommentedSettings } from "../helpers/operator.js";
+import { tempDir } from "../helpers/tmp.js";
 
 let dir: string;
 let file: string;
 before(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-aws-cli-"));
+  dir = tempDir("xksctl-aws-cli-");
   file = writeCommentedSettings(dir, { tokenLabel: "t", pin: "1", accessKeyId: "ABCDEFGHIJKLMNOPQRSTUVWXYZ", secret: "s".repeat(44), keyIds: ["xks-key-1"] });
 });
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,13 +1,13 @@
 /** `xksctl config cknfastrc`: dry run diff, write with backup, idempotence, errors. */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runXksctl } from "../helpers/operator.js";
+import { tempDir } from "../helpers/tmp.js";
 
 let dir: string;
-before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-rc-cli-"))));
+before(() => (dir = tempDir("xksctl-rc-cli-")));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const ORIGINAL = "# local settings\nCKNFAST_LOADSHARING=1\n\nCKNFAST_DEBUG=2\n";
 

@@ -5,14 +5,14 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import TOML from "@iarna/toml";
 import { dockerShapedSettings, nshieldShapedSettings } from "../helpers/reference.js";
 import { runBin } from "../helpers/serve-process.js";
+import { tempDir } from "../helpers/tmp.js";
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-validate-"));
+const dir = tempDir("xksctl-validate-");
 const write = (name: string, doc: Record<string, unknown>) => {
   const f = path.join(dir, name);
   fs.writeFileSync(f, TOML.stringify(doc as TOML.JsonMap), { mode: 0o600 });
@@ -50,7 +50,7 @@ test("XKS_PROXY_SETTINGS_TOML is used when --config is absent", async () => {
 });
 
 test("a TOML syntax error names the line and column, no stack trace", async () => {
-  const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-")), "bad.toml");
+  const f = path.join(tempDir("xksctl-"), "bad.toml");
   fs.writeFileSync(f, "[server]\nport = = 1\n");
   const r = await runBin(["config", "validate", "--config", f], process.env);
   assert.equal(r.code, 1);

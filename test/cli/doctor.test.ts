@@ -14,6 +14,7 @@ import { freePorts } from "../helpers/port.js";
 import { runBin, startServe, type ServeProcess } from "../helpers/serve-process.js";
 import { STANDIN_BIN } from "../helpers/operator.js";
 import { DOCTOR_CHECKS } from "../../src/workflows/doctor/index.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: os.tmpdir() };
 let dir: string;
@@ -34,7 +35,7 @@ const doctor = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runBin(["do
 const line = (out: string, id: string): string => out.split("\n").find((l) => new RegExp(`^. \\S+\\s+${id.replace(".", "\\.")}\\s`).test(l)) ?? "";
 
 before(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-doctor-cli-"));
+  dir = tempDir("xksctl-doctor-cli-");
   let pingPort: number;
   [port, pingPort] = (await freePorts(2)) as [number, number];
   const init = await runBin(["init", "--backend", "softhsm", "--dir", dir, "--port", String(port), "--ping-port", String(pingPort), "--yes"], env, 120_000);
@@ -110,7 +111,7 @@ describe("failures an admin meets", () => {
   });
 
   test("the nShield stand-ins with a world that is not usable: exit 1, the world check named with its fix", async () => {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-nfast-"));
+    const home = tempDir("xksctl-nfast-");
     fs.mkdirSync(path.join(home, "kmdata", "local"), { recursive: true });
     const r = await doctor(["--config", settings, "--group", "nshield"], { PATH: `${STANDIN_BIN}${path.delimiter}${env.PATH}`, NFAST_HOME: home, NFAST_STANDIN_FAIL: "world-unusable" });
     fs.rmSync(home, { recursive: true, force: true });

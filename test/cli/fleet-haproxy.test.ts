@@ -18,7 +18,6 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Agent } from "undici";
@@ -28,6 +27,7 @@ import { servedToken, startServe, type ServeProcess } from "../helpers/serve-pro
 import { CREDS, PREFIX } from "../helpers/settings.js";
 import { smithyPost } from "../helpers/sign.js";
 import { until } from "../helpers/wait.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const haveHaproxy = spawnSync("haproxy", ["-v"]).status === 0;
 const opts = { skip: !haveHaproxy && "haproxy is missing (scripts/deps.sh installs Debian's haproxy)" };
@@ -39,7 +39,7 @@ let lb: ChildProcess | undefined;
 
 before(() => {
   if (!haveHaproxy) return;
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-fleet-"));
+  dir = tempDir("xksctl-fleet-");
 });
 after(() => {
   if (lb && lb.exitCode === null) lb.kill("SIGKILL");

@@ -19,6 +19,7 @@ import { createTestCa, type TestCa } from "../helpers/ca.js";
 import { bareNshieldMachine, modeOf, runInPty, toolRuns, type InitMachine } from "../helpers/init-machine.js";
 import { fastTimeoutExec, pipedExec, runStandin, runXksctl } from "../helpers/operator.js";
 import { runBin } from "../helpers/serve-process.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const machines: InitMachine[] = [];
 let ca: TestCa;
@@ -347,7 +348,7 @@ describe("nShield failures the verbs know: message and exit code, nothing writte
   }
 
   test("tools missing with --backend nshield", async () => {
-    const empty = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-no-nfast-"));
+    const empty = tempDir("xksctl-no-nfast-");
     try {
       const r = await runXksctl(["init", "--backend", "nshield", "--dir", path.join(empty, "etc"), ...MODULE], { env: { PATH: "/usr/bin:/bin", NFAST_HOME: empty }, cwd: empty });
       assert.equal(r.code, 1);

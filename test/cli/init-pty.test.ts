@@ -7,7 +7,6 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import TOML from "@iarna/toml";
@@ -15,6 +14,7 @@ import { checkSettingsFile, defaultValidateDeps } from "../../src/config/load.js
 import { KEY, bareNshieldMachine, modeOf, runInPty, toolRuns, type InitMachine } from "../helpers/init-machine.js";
 import { runBin, startServe } from "../helpers/serve-process.js";
 import { agents, smithyPost } from "../helpers/sign.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const machines: InitMachine[] = [];
 after(() => machines.forEach((m) => m.cleanup()));
@@ -138,8 +138,8 @@ describe("nShield at a terminal", () => {
 
 describe("softhsm at a terminal", () => {
   test("bare machine → key store; serve from another folder without SOFTHSM2_CONF answers a signed Encrypt and Decrypt", async () => {
-    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-init-softhsm-"));
-    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-elsewhere-"));
+    const scratch = tempDir("xksctl-init-softhsm-");
+    const elsewhere = tempDir("xksctl-elsewhere-");
     try {
       const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: scratch, NFAST_HOME: path.join(scratch, "no-nfast") };
       const r = await runInPty(["init"], {

@@ -12,8 +12,9 @@ import { after, test } from "node:test";
 import TOML from "@iarna/toml";
 import { checkSettingsFile, defaultValidateDeps } from "../../src/config/load.js";
 import { runBin, startServe } from "../helpers/serve-process.js";
+import { tempDir } from "../helpers/tmp.js";
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-init-"));
+const root = tempDir("xksctl-init-");
 const dir = path.join(root, "ks");
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 const mode = (f: string) => (fs.statSync(path.join(dir, f)).mode & 0o777).toString(8);

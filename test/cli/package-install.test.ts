@@ -9,7 +9,6 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Agent } from "undici";
@@ -18,11 +17,12 @@ import { ROOT, startServe } from "../helpers/serve-process.js";
 import { CREDS, PREFIX, testSettings, writeSettings } from "../helpers/settings.js";
 import { send, smithyPost } from "../helpers/sign.js";
 import { SOFTHSM_LIB, removeTestToken, type TestToken } from "../helpers/softhsm.js";
+import { tempDir } from "../helpers/tmp.js";
 
 let dir: string;
 let token: TestToken;
 before(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-pack-"));
+  dir = tempDir("xksctl-pack-");
   token = createStandardToken();
 });
 after(() => {

@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { readStats } from "../fixtures/slowhsm/control.mjs";
 import { runBin, servedToken, slowHsmLibrary } from "../helpers/serve-process.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const served = servedToken();
 let shim: string;
@@ -17,7 +17,7 @@ let dir: string;
 
 before(() => {
   shim = slowHsmLibrary();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-startup-"));
+  dir = tempDir("xksctl-startup-");
 });
 after(() => {
   fs.rmSync(dir, { recursive: true, force: true });

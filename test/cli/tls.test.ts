@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { renderSettings } from "../../src/config/render-settings.js";
@@ -14,6 +13,7 @@ import { parseChain } from "../../src/platform/x509.js";
 import { createTestCa, type TestCa } from "../helpers/ca.js";
 import { modeOf } from "../helpers/init-machine.js";
 import { runBin } from "../helpers/serve-process.js";
+import { tempDir } from "../helpers/tmp.js";
 
 let ca: TestCa;
 let dir: string;
@@ -23,7 +23,7 @@ const tls = (f: string) => path.join(dir, "tls", f);
 
 before(() => {
   ca = createTestCa();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-tls-"));
+  dir = tempDir("xksctl-tls-");
   settings = path.join(dir, "settings.toml");
   fs.writeFileSync(
     settings,

@@ -6,12 +6,12 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { checkSettingsFile, defaultValidateDeps, formatProblem, locateSettings } from "../../src/config/load.js";
 import { NSHIELD_SAMPLE_PROBLEMS, REFERENCE_SETTINGS_FILES, referenceGate } from "../helpers/reference.js";
 import { runBin } from "../helpers/serve-process.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const settingsFile = (f: string) => `reference-settings/${f}`;
 const gate = referenceGate([...REFERENCE_SETTINGS_FILES.map(settingsFile), settingsFile("bootstrap.toml")]);
@@ -44,7 +44,7 @@ describe("the reference proxy's settings files, read by the validator", () => {
     assert.equal(r.warnings.filter((w) => w.includes("the reference sample's placeholder")).length, 2, r.warnings.join("\n"));
   });
   test("bootstrap.toml, as configuration/bootstrap.toml, points at configuration/settings.toml", opts, () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-compat-boot-"));
+    const dir = tempDir("xksctl-compat-boot-");
     fs.mkdirSync(path.join(dir, "configuration"));
     fs.copyFileSync(ref("bootstrap.toml"), path.join(dir, "configuration/bootstrap.toml"));
     assert.deepEqual(locateSettings(undefined, {}, dir), { file: path.join(dir, "configuration/settings.toml"), source: "configuration/bootstrap.toml" });

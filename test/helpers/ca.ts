@@ -6,8 +6,8 @@
 import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
+import { tempDir } from "./tmp.js";
 
 function openssl(args: string[], cwd: string): string {
   return execFileSync("openssl", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -48,7 +48,7 @@ export interface TestCaOptions {
 
 /** Makes a root and an intermediate CA. */
 export function createTestCa(o: TestCaOptions = {}): TestCa {
-  const dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-ca-"));
+  const dir = o.dir ?? tempDir("xksctl-ca-");
   const org = o.org ?? "xksctl test";
   const name = o.name ?? "xksctl test";
   const p = (f: string): string => path.join(dir, f);

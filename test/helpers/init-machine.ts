@@ -7,11 +7,11 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { ROOT, createStandinWorld, type StandinWorld } from "./operator.js";
 import { BIN } from "./serve-process.js";
 import { SOFTHSM_LIB, createTestToken, type TestToken } from "./softhsm.js";
+import { tempDir } from "./tmp.js";
 
 /** Builds the libcknfast stand-in (once per checkout) and returns its path. */
 export function cknfastStandin(): string {
@@ -39,7 +39,7 @@ export function bareNshieldMachine(opts: { tokenLabel?: string; pin?: string; en
   const lib = path.join(world.home, "toolkits", "pkcs11", "libcknfast.so");
   fs.mkdirSync(path.dirname(lib), { recursive: true });
   fs.symlinkSync(cknfastStandin(), lib);
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-init-run-"));
+  const scratch = tempDir("xksctl-init-run-");
   const env: NodeJS.ProcessEnv = { ...world.env, NFAST_STANDIN_PKCS11_LIB: SOFTHSM_LIB, HOME: scratch };
   delete env.CI;
   return {

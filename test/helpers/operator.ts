@@ -5,7 +5,6 @@
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { runCli } from "../../src/cli.js";
@@ -14,6 +13,7 @@ import type { Exec } from "../../src/platform/exec.js";
 import { nonInteractivePrompts } from "../../src/ui/dialogs.js";
 import type { TestToken } from "./softhsm.js";
 import { SOFTHSM_LIB } from "./softhsm.js";
+import { tempDir } from "./tmp.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 /** The nShield TEST STAND-INS (never shipped). */
@@ -65,7 +65,7 @@ export interface StandinWorld {
 
 /** Makes a fresh NFAST_HOME whose generatekey writes keys into `token` (none: generatekey cannot run). */
 export function createStandinWorld(token?: TestToken, extraEnv: NodeJS.ProcessEnv = {}): StandinWorld {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-nfast-"));
+  const home = tempDir("xksctl-nfast-");
   fs.mkdirSync(path.join(home, "kmdata", "local"), { recursive: true });
   const log = path.join(home, "invocations.jsonl");
   const env: NodeJS.ProcessEnv = {

@@ -4,9 +4,9 @@
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import pkcs11js from "pkcs11js";
+import { tempDir } from "./tmp.js";
 
 export const SOFTHSM_LIB = process.env.SOFTHSM_LIB ?? "/usr/lib/softhsm/libsofthsm2.so";
 
@@ -23,7 +23,7 @@ export interface TestToken {
 
 /** Creates a fresh token in a temp dir and points SOFTHSM2_CONF at it. */
 export function createTestToken(label = "xks-test", pin = "1234"): TestToken {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-softhsm-"));
+  const dir = tempDir("xksctl-softhsm-");
   fs.mkdirSync(path.join(dir, "tokens"));
   const conf = path.join(dir, "softhsm2.conf");
   fs.writeFileSync(

@@ -5,8 +5,8 @@
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
+import { tempDir } from "./tmp.js";
 
 /** Paths of the generated files. */
 export interface TestPki {
@@ -34,7 +34,7 @@ function leaf(dir: string, name: string, subject: string, san: string, ext: stri
 
 /** Generates a CA, server and client certificates. */
 export function createTestPki(): TestPki {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-pki-"));
+  const dir = tempDir("xksctl-pki-");
   openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=xksctl test CA"], dir);
   leaf(dir, "server", "/CN=localhost", "DNS:localhost,IP:127.0.0.1", "serverAuth");
   leaf(dir, "client", `/CN=${MTLS_DNS_NAME}`, `DNS:${MTLS_DNS_NAME}`, "clientAuth");

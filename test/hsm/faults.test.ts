@@ -8,7 +8,6 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import type { Agent } from "undici";
@@ -21,8 +20,9 @@ import { addKeys, createTestToken, removeTestToken, type TestToken } from "../he
 import { until } from "../helpers/wait.js";
 import { aesKeyTemplate } from "../../src/hsm/pkcs11/aes-key-template.js";
 import { CKA_CLASS, CKA_LABEL, CKM_AES_KEY_GEN, CKO_SECRET_KEY, openLibrary, stringAttr, ulongAttr } from "../../src/hsm/pkcs11/native.js";
+import { tempDir } from "../helpers/tmp.js";
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-faults-"));
+const dir = tempDir("xksctl-faults-");
 const CONTROL = path.join(dir, "control");
 const STATS = path.join(dir, "stats.json");
 const main = { accessKeyId: CREDS.main.id, secret: CREDS.main.secret };

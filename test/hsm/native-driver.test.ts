@@ -13,7 +13,6 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import pkcs11js from "pkcs11js";
@@ -43,6 +42,7 @@ import {
   WATCH_QUEUE_US,
   type NativeLibrary,
 } from "../../src/hsm/pkcs11/native.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const probe = path.join(ROOT, "test/hsm/native-probe.mjs");
 
@@ -104,7 +104,7 @@ const handleBuf = (n: number): Buffer => {
 test("native.ts loads the addon lazily and names the build command when it is missing", async () => {
   // A copy of native.ts under an empty package root: importing it must not throw; the first
   // openLibrary() must, with the fix in the message.
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "xkshsm-missing-"));
+  const root = tempDir("xkshsm-missing-");
   try {
     const copy = path.join(root, "src/hsm/pkcs11/native.ts");
     fs.mkdirSync(path.dirname(copy), { recursive: true });
@@ -124,7 +124,7 @@ test("native.ts loads the addon lazily and names the build command when it is mi
 });
 
 test("openLibrary: load failures throw XKS_DLOPEN with the dlerror() text", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xkshsm-dlopen-"));
+  const dir = tempDir("xkshsm-dlopen-");
   try {
     const elf32 = path.join(dir, "elf32.so");
     const header = Buffer.alloc(64);

@@ -18,10 +18,10 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { readStats, writeControl, type SlowHsmStats } from "../fixtures/slowhsm/control.mjs";
+import { tempDir } from "../helpers/tmp.js";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const fixture = path.join(repo, "test/fixtures/slowhsm");
@@ -71,7 +71,7 @@ before(() => {
   so = execFileSync("bash", [path.join(fixture, "build.sh")], { encoding: "utf8" }).trim();
   assert.ok(path.isAbsolute(so) && fs.existsSync(so), `build.sh printed ${so}`);
 
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "slowhsm-test-"));
+  tmp = tempDir("slowhsm-test-");
   fs.mkdirSync(path.join(tmp, "tokens"));
   conf = path.join(tmp, "softhsm2.conf");
   fs.writeFileSync(

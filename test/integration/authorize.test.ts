@@ -6,7 +6,6 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Agent } from "undici";
@@ -18,6 +17,7 @@ import type { KeyStoreSettings } from "../../src/config/types.js";
 import { keyPath, md, startTestProxy, type TestProxy } from "../helpers/proxy.js";
 import { CREDS, PREFIX } from "../helpers/settings.js";
 import { agents, smithyPost, type SignOptions } from "../helpers/sign.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const main: SignOptions = { accessKeyId: CREDS.main.id, secret: CREDS.main.secret };
 const other: SignOptions = { accessKeyId: CREDS.other.id, secret: CREDS.other.secret };
@@ -114,7 +114,7 @@ describe("the rule language", () => {
 });
 
 test("config validate lists a rule with an unknown field, a bad value or no field at all", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-allow-"));
+  const dir = tempDir("xksctl-allow-");
   try {
     const text = fs.readFileSync(proxy.settings.file, "utf8").replace(
       /xks_key_id_set = \[ "foo" \]\n/,

@@ -6,14 +6,14 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { renderService } from "../../src/config/render-service.js";
 import { ROOT } from "../helpers/serve-process.js";
+import { tempDir } from "../helpers/tmp.js";
 
 let dir: string;
-before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-unit-"))));
+before(() => (dir = tempDir("xksctl-unit-")));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const haveAnalyze = spawnSync("systemd-analyze", ["--version"]).status === 0;

@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const BIN = path.join(ROOT, "node_modules/.bin/depcruise");
@@ -23,7 +23,7 @@ test("src/ follows every layer rule", () => {
 });
 
 test("a wrong import fails the check with the rule's name", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-layers-"));
+  const dir = tempDir("xksctl-layers-");
   try {
     fs.cpSync(path.join(ROOT, "src"), path.join(dir, "src"), { recursive: true });
     for (const f of [".dependency-cruiser.cjs", "tsconfig.json", "package.json"]) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));

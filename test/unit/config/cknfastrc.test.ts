@@ -1,12 +1,12 @@
 /** cknfastrc edits: the issue's variables, every other line kept, idempotent, diff for --dry-run. */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { applyCknfastPlan, cknfastPlan, defaultCknfastrcPath, parseCknfastrc } from "../../../src/config/cknfastrc.js";
 import { updateCknfastrc } from "../../../src/workflows/cknfastrc.js";
 import { unifiedDiff } from "../../../src/platform/text-diff.js";
+import { tempDir } from "../../helpers/tmp.js";
 
 /** The real file of nshield-tools.md §9.3 [V, S21], plus a comment and the spaced form of S10. */
 const S21 = `# site settings
@@ -18,7 +18,7 @@ CKNFAST_NO_ACCELERATOR_SLOTS=0
 `;
 
 let dir: string;
-before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-rc-"))));
+before(() => (dir = tempDir("xksctl-rc-")));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe("cknfastrc", () => {

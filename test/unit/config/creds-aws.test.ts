@@ -2,7 +2,6 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ACCESS_KEY_ID_RE, SECRET_RE } from "../../../src/rules.js";
@@ -11,9 +10,10 @@ import { base32, newCredential } from "../../../src/config/creds.js";
 import { isXksctlError } from "../../../src/errors.js";
 import { assertKeyId } from "../../../src/rules.js";
 import { writeCommentedSettings } from "../../helpers/operator.js";
+import { tempDir } from "../../helpers/tmp.js";
 
 let dir: string;
-before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-aws-"))));
+before(() => (dir = tempDir("xksctl-aws-")));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe("credentials", () => {

@@ -1,16 +1,16 @@
 /** One rule for `*_file` paths: $CREDENTIALS_DIRECTORY, absolute, or relative to the settings file's folder. */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import TOML from "@iarna/toml";
 import { checkSettingsFile, defaultValidateDeps, formatProblem, holdsInlineSecret } from "../../../src/config/load.js";
 import { resolveSettingsPath } from "../../../src/config/paths.js";
 import { CREDS, testSettings } from "../../helpers/settings.js";
+import { tempDir } from "../../helpers/tmp.js";
 
 let dir: string;
-before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-paths-"))));
+before(() => (dir = tempDir("xksctl-paths-")));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe("resolveSettingsPath", () => {

@@ -6,19 +6,19 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
 import TOML from "@iarna/toml";
 import { checkSettingsFile, defaultValidateDeps, formatProblem, locateSettings } from "../../../src/config/load.js";
 import { validateSettings } from "../../../src/config/validate.js";
 import { dockerShapedSettings, NSHIELD_SAMPLE_PROBLEMS, nshieldShapedSettings } from "../../helpers/reference.js";
+import { tempDir } from "../../helpers/tmp.js";
 
 const deps = defaultValidateDeps({});
 const docker = dockerShapedSettings;
 const problemsOf = (doc: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) => validateSettings(doc, "/x/settings.toml", { ...deps, env }).problems.map(formatProblem);
 const tmpFile = (doc: Record<string, unknown>, name: string, mode = 0o600) => {
-  const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-cfg-")), name);
+  const f = path.join(tempDir("xksctl-cfg-"), name);
   fs.writeFileSync(f, TOML.stringify(doc as TOML.JsonMap), { mode });
   fs.chmodSync(f, mode);
   return f;
@@ -99,7 +99,7 @@ describe("KMS's rules", () => {
 });
 
 describe("extensions", () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-cfg-"));
+  const tmp = tempDir("xksctl-cfg-");
   test("the PIN and the SigV4 secret from a file and from the environment", () => {
     const d = docker();
     const pinFile = path.join(tmp, "pin");
@@ -149,7 +149,7 @@ describe("file mode", () => {
 
 describe("lookup order", () => {
   test("--config, then XKS_PROXY_SETTINGS_TOML, then configuration/bootstrap.toml", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-boot-"));
+    const dir = tempDir("xksctl-boot-");
     fs.mkdirSync(path.join(dir, "configuration"));
     fs.writeFileSync(path.join(dir, "configuration/bootstrap.toml"), 'XKS_PROXY_SETTINGS_TOML = "configuration/settings.toml"\n');
     assert.equal(locateSettings("a.toml", { XKS_PROXY_SETTINGS_TOML: "/e.toml" }, dir).file, path.join(dir, "a.toml"));

@@ -5,7 +5,6 @@
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import tls from "node:tls";
 import { AWS_XKS_TRUSTED_ROOTS } from "../../../src/data/aws-xks-trusted-roots.js";
@@ -15,6 +14,7 @@ import type { DoctorDeps } from "../../../src/workflows/doctor/deps.js";
 import type { HttpClient } from "../../../src/workflows/doctor/http.js";
 import { runDoctor, type CheckResult, type DoctorGroup, type DoctorOptions } from "../../../src/workflows/doctor/index.js";
 import { testSettings, writeSettings } from "../../helpers/settings.js";
+import { tempDir } from "../../helpers/tmp.js";
 
 export const ME = process.getuid?.() ?? 0;
 
@@ -63,9 +63,9 @@ export function fakeDeps(over: Partial<DoctorDeps> = {}): DoctorDeps {
   };
 }
 
-/** A temp dir removed by the caller (or left in /tmp). */
+/** A temp dir, removed when the test file's process exits (test/helpers/tmp.ts). */
 export function tmpDir(prefix = "xksctl-doctor-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return tempDir(prefix);
 }
 
 /** Writes the standard test settings (test/helpers/settings.ts) with a patch; returns the file. */

@@ -1,7 +1,6 @@
 /** init's answers (flags and --answers JSON) and its question rules, without a machine. */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
 import type { Prompts } from "../../../src/context.js";
@@ -9,12 +8,13 @@ import { XksctlError, isXksctlError } from "../../../src/errors.js";
 import { nonInteractivePrompts } from "../../../src/ui/dialogs.js";
 import { mergeAnswers, readAnswersFile } from "../../../src/workflows/init/answers.js";
 import { askChoice, askText, askYesNo, type Dialog } from "../../../src/workflows/init/ask.js";
+import { tempDir } from "../../helpers/tmp.js";
 
 const code = (c: string, exit: number) => (e: unknown) => isXksctlError(e) && e.code === c && e.exitCode === exit;
 
 describe("answers", () => {
   test("the file's keys are the flags' names; numbers become text; the command line wins", () => {
-    const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-answers-")), "a.json");
+    const f = path.join(tempDir("xksctl-answers-"), "a.json");
     fs.writeFileSync(f, JSON.stringify({ "--protection": "ocs", cardset: "xksocs", port: 443, yes: true }));
     const file = readAnswersFile(f, "/");
     assert.deepEqual(file, { protection: "ocs", cardset: "xksocs", port: "443", yes: true });
@@ -28,7 +28,7 @@ describe("answers", () => {
     assert.throws(() => mergeAnswers({}, { region: "mars-1" }), /--region must be an AWS region/);
     assert.throws(() => mergeAnswers({}, { "tls-cert": "/x.pem" }), /--tls-cert and --tls-key go together/);
     assert.throws(() => mergeAnswers({}, { protection: "module", "create-ocs": "x" }), /--create-ocs makes an Operator Card Set: it needs --protection ocs/);
-    const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-answers-")), "a.json");
+    const f = path.join(tempDir("xksctl-answers-"), "a.json");
     fs.writeFileSync(f, JSON.stringify({ yes: "yes" }));
     assert.throws(() => readAnswersFile(f, "/"), (e: unknown) => code("XKS_USAGE", 2)(e) && /--yes is a switch: give true or false/.test(String(e)));
     fs.rmSync(path.dirname(f), { recursive: true });

@@ -1,14 +1,14 @@
 /** Atomic replacement: temp file + rename, backup, modes, symlinks, and an interrupted run. */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { isXksctlError } from "../../../src/errors.js";
 import { writeFileAtomic } from "../../../src/platform/atomic-write.js";
+import { tempDir } from "../../helpers/tmp.js";
 
 let dir: string;
-before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-atomic-"))));
+before(() => (dir = tempDir("xksctl-atomic-")));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const mode = (f: string) => fs.statSync(f).mode & 0o777;
 const leftovers = () => fs.readdirSync(dir).filter((f) => f.endsWith(".tmp"));

@@ -2,12 +2,12 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { isXksctlError } from "../../../src/errors.js";
 import { createExec, escapeCommand, findTool, toolFailure, toolSearchPath } from "../../../src/platform/exec.js";
 import { classifyFailure, runChecked } from "../../../src/hsm/nfast/failures.js";
+import { tempDir } from "../../helpers/tmp.js";
 
 let dir: string;
 const script = (rel: string, body: string) => {
@@ -18,7 +18,7 @@ const script = (rel: string, body: string) => {
 };
 
 before(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-exec-"));
+  dir = tempDir("xksctl-exec-");
   script("path/tool1", 'echo "from PATH: $*"');
   script("home/bin/tool1", "echo from NFAST_HOME");
   script("home/bin/tool2", 'echo "out line"; echo "err 1" >&2; echo "err 2" >&2; exit 3');

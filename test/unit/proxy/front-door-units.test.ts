@@ -4,7 +4,6 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import type { Settings } from "../../../src/config/types.js";
@@ -16,6 +15,7 @@ import { startProxy } from "../../../src/proxy/start.js";
 import type { Logger } from "../../../src/proxy/log.js";
 import type { Hsm } from "../../../src/hsm/types.js";
 import type { XksctlError } from "../../../src/errors.js";
+import { tempDir } from "../../helpers/tmp.js";
 
 /**
  * An Admission on a fake clock, its lag timer started: `later(ms)` moves the clock with the timer
@@ -313,7 +313,7 @@ test("SIGHUP policy: security and start-up keys are refused, each named; everyth
 });
 
 test("SIGHUP policy: an edited mTLS CA file is refused even under the same name", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-ca-"));
+  const dir = tempDir("xksctl-ca-");
   const ca = path.join(dir, "ca.pem");
   fs.writeFileSync(ca, "one");
   const mtls = (s: Settings) => {
@@ -329,7 +329,7 @@ test("SIGHUP policy: an edited mTLS CA file is refused even under the same name"
 });
 
 test("a worker started later refuses an mTLS CA file changed since the service started (and closes its HSM)", async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-ca-"));
+  const dir = tempDir("xksctl-ca-");
   const ca = path.join(dir, "ca.pem");
   fs.writeFileSync(ca, "one");
   const s = settings((x) => {

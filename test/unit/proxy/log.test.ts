@@ -6,13 +6,13 @@
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import type { Settings } from "../../../src/config/types.js";
 import { RotatingFile } from "../../../src/proxy/log-file.js";
 import { createLogger, redact } from "../../../src/proxy/log.js";
 import { until } from "../../helpers/wait.js";
+import { tempDir } from "../../helpers/tmp.js";
 
 const tracing = (over: Partial<Settings["tracing"]> = {}): Settings["tracing"] => ({
   is_stdout_writer_enabled: true,
@@ -23,7 +23,7 @@ const tracing = (over: Partial<Settings["tracing"]> = {}): Settings["tracing"] =
   ...over,
 });
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "xksctl-log-"));
+const tmp = () => tempDir("xksctl-log-");
 
 test("one JSON object per line: level and msg first, the fields, then time; secrets redacted", () => {
   let out = "";
