@@ -34,10 +34,9 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import pkcs11js from "pkcs11js";
 import { Agent, request } from "undici";
-import { SCHEMA } from "../src/config/schema.js";
-import { XksError, toXksResponse } from "../src/proxy/errors.js";
-import { REFUSAL_SUMMARY } from "../src/proxy/server.js";
-import { CONNECTION_WINDOW_BYTES, MAX_HEADER_LIST_BYTES } from "../src/proxy/transport.js";
+import { defaultValidateDeps, loadSettings } from "../src/config/load.js";
+import { OVERLOADED, OVERLOADED_HEADERS, REFUSAL_SUMMARY } from "../src/proxy/server.js";
+import { CONNECTION_WINDOW_BYTES, h2Settings, transportLimits } from "../src/proxy/transport.js";
 import { freePort } from "../test/helpers/port.js";
 import { CREDS, PREFIX, testSettings, writeSettings } from "../test/helpers/settings.js";
 import { smithySign } from "../test/helpers/sign.js";
@@ -657,8 +656,10 @@ async function floodWarmUp(url: string, enc: string[]): Promise<void> {
 async function flood(env: Env): Promise<FloodFigures> {
   const runs: FloodRun[] = [];
   let enc: string[] = [];
+  let config = "";
   for (const workers of [1, "default"] as const) {
-    const server = await startServer(env, settingsFile(env, `flood-${workers}`, { session_pool_max_size: 2 }, undefined, workers));
+    config = settingsFile(env, `flood-${workers}`, { session_pool_max_size: 2 }, undefined, workers);
+    const server = await startServer(env, config);
     try {
       enc = encryptArgs(env, await signAndCheck(env, server));
       await floodWarmUp(`${server.url}${ENCRYPT_PATH}`, enc);
@@ -668,23 +669,23 @@ async function flood(env: Env): Promise<FloodFigures> {
       await server.stop();
     }
   }
-  return { serve: runs, bare: await bareFlood(env, enc) };
+  return { serve: runs, bare: await bareFlood(env, enc, config) };
 }
 
 /**
  * The flood against bench/bare-server.mjs: the serve requests' headers and body (the signature is
- * not checked there), serve's HTTP/2 settings and connection window, the proxy's 429 for everything.
+ * not checked there), the HTTP/2 settings serve advertises for `config` (the flood's settings) and
+ * its connection window, the proxy's 429 for everything.
  */
-async function bareFlood(env: Env, enc: string[]): Promise<LoadResult> {
-  const overloaded = toXksResponse(new XksError("overloaded"));
-  const streams = SCHEMA.find((t) => t.path === "server")!.fields.find((f) => f.name === "max_concurrent_streams")!.default; // serve's, as the bench's settings leave it
+async function bareFlood(env: Env, enc: string[], config: string): Promise<LoadResult> {
+  const { settings } = loadSettings(config, defaultValidateDeps({}));
   const options = {
     cert: env.pki.serverCert,
     key: env.pki.serverKey,
-    settings: { maxConcurrentStreams: streams, maxHeaderListSize: MAX_HEADER_LIST_BYTES },
+    settings: h2Settings(transportLimits(settings)),
     windowBytes: CONNECTION_WINDOW_BYTES,
-    body: overloaded.body,
-    headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(overloaded.body)) },
+    body: OVERLOADED.body,
+    headers: OVERLOADED_HEADERS,
   };
   const child = spawn(process.execPath, [path.join(REPO, "bench/bare-server.mjs")], { env: { ...process.env, BARE_SERVER: JSON.stringify(options) }, stdio: ["ignore", "pipe", "inherit"] });
   try {

@@ -175,9 +175,9 @@ function cutOff(req: http2.Http2ServerRequest, bodyLeft: "always" | "ifLarge" | 
   return bodyLeft === "always" || !(Number(req.headers["content-length"] ?? Infinity) <= MAX_BODY_BYTES);
 }
 
-/** The 429 of admission control, rendered once: under a flood it is most of what the proxy sends. */
-const OVERLOADED = toXksResponse(new XksError("overloaded"));
-const OVERLOADED_HEADERS = Object.freeze({ "content-type": "application/json", "content-length": String(Buffer.byteLength(OVERLOADED.body)) }) as Record<string, string>;
+/** The 429 of admission control, rendered once: under a flood it is most of what the proxy sends (the bench's bare server sends it too). */
+export const OVERLOADED = toXksResponse(new XksError("overloaded"));
+export const OVERLOADED_HEADERS = Object.freeze({ "content-type": "application/json", "content-length": String(Buffer.byteLength(OVERLOADED.body)) }) as Record<string, string>;
 /** The ping port's answer to anything but /ping, rendered once. */
 const PING_PORT_ONLY = toXksResponse(new XksError("pingPortOnly"));
 const PING_PORT_ONLY_HEADERS = Object.freeze({ "content-type": "application/json", "content-length": String(Buffer.byteLength(PING_PORT_ONLY.body)) }) as Record<string, string>;

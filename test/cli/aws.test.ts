@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { runXksctl, writeCommentedSettings } from "../helpers/operator.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -13,7 +13,6 @@ before(() => {
   dir = tempDir("xksctl-aws-cli-");
   file = writeCommentedSettings(dir, { tokenLabel: "t", pin: "1", accessKeyId: "ABCDEFGHIJKLMNOPQRSTUVWXYZ", secret: "s".repeat(44), keyIds: ["xks-key-1"] });
 });
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const ADMIN = "arn:aws:iam::111122223333:role/KeyAdmin";
 
 describe("aws", () => {

@@ -2,13 +2,12 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { runXksctl } from "../helpers/operator.js";
 import { tempDir } from "../helpers/tmp.js";
 
 let dir: string;
 before(() => (dir = tempDir("xksctl-rc-cli-")));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const ORIGINAL = "# local settings\nCKNFAST_LOADSHARING=1\n\nCKNFAST_DEBUG=2\n";
 
 describe("config cknfastrc", () => {

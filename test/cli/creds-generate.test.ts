@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { defaultValidateDeps, loadSettings } from "../../src/config/load.js";
 import { ACCESS_KEY_ID_RE, SECRET_RE } from "../../src/rules.js";
 import { comments, runXksctl, writeCommentedSettings } from "../helpers/operator.js";
@@ -11,7 +11,6 @@ import { tempDir } from "../helpers/tmp.js";
 
 let dir: string;
 before(() => (dir = tempDir("xksctl-creds-")));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const settings = (extra: Parameters<typeof writeCommentedSettings>[1] extends infer O ? Partial<O> : never = {}) =>
   writeCommentedSettings(dir, { tokenLabel: "t", pin: "1234", ...extra }, `s-${crypto.randomUUID()}.toml`);
 /** Deterministic "random" bytes: 0x00, 0x01, ... per call. */

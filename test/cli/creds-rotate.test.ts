@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { defaultValidateDeps, loadSettings } from "../../src/config/load.js";
 import { ACCESS_KEY_ID_RE, SECRET_RE } from "../../src/rules.js";
 import { comments, runXksctl, writeCommentedSettings } from "../helpers/operator.js";
@@ -11,7 +11,6 @@ import { tempDir } from "../helpers/tmp.js";
 
 let dir: string;
 before(() => (dir = tempDir("xksctl-rotate-")));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const OLD = { id: "OLDCREDENTIALKEYID2345", secret: "OldSecretOldSecretOldSecretOldSecretOldSecret" };
 const mode = (f: string) => fs.statSync(f).mode & 0o777;

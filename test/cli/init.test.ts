@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import TOML from "@iarna/toml";
 import { checkSettingsFile, defaultValidateDeps } from "../../src/config/load.js";
 import { runBin, startServe } from "../helpers/serve-process.js";
@@ -16,7 +16,6 @@ import { tempDir } from "../helpers/tmp.js";
 
 const root = tempDir("xksctl-init-");
 const dir = path.join(root, "ks");
-after(() => fs.rmSync(root, { recursive: true, force: true }));
 const mode = (f: string) => (fs.statSync(path.join(dir, f)).mode & 0o777).toString(8);
 /** No nShield tools, no SOFTHSM2_CONF, no terminal. */
 const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: root, NFAST_HOME: path.join(root, "no-nfast"), CI: "1" };

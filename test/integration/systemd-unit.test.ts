@@ -7,14 +7,13 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { renderService } from "../../src/config/render-service.js";
 import { ROOT } from "../helpers/serve-process.js";
 import { tempDir } from "../helpers/tmp.js";
 
 let dir: string;
 before(() => (dir = tempDir("xksctl-unit-")));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const haveAnalyze = spawnSync("systemd-analyze", ["--version"]).status === 0;
 const opts = { skip: !haveAnalyze && "systemd-analyze is missing (scripts/deps.sh installs Debian's systemd)" };

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { applyCknfastPlan, cknfastPlan, defaultCknfastrcPath, parseCknfastrc } from "../../../src/config/cknfastrc.js";
 import { updateCknfastrc } from "../../../src/workflows/cknfastrc.js";
 import { unifiedDiff } from "../../../src/platform/text-diff.js";
@@ -19,7 +19,6 @@ CKNFAST_NO_ACCELERATOR_SLOTS=0
 
 let dir: string;
 before(() => (dir = tempDir("xksctl-rc-")));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe("cknfastrc", () => {
   test("parse tolerates spaces around = and skips comments", () => {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { ACCESS_KEY_ID_RE, SECRET_RE } from "../../../src/rules.js";
 import { awsStepsScript, keyPolicy, normaliseEndpoint, renderAwsSteps } from "../../../src/workflows/aws-steps.js";
 import { base32, newCredential } from "../../../src/config/creds.js";
@@ -14,7 +14,6 @@ import { tempDir } from "../../helpers/tmp.js";
 
 let dir: string;
 before(() => (dir = tempDir("xksctl-aws-")));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe("credentials", () => {
   test("base32 is RFC 4648 (test vectors)", () => {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import TOML from "@iarna/toml";
 import { checkSettingsFile, defaultValidateDeps, formatProblem, holdsInlineSecret } from "../../../src/config/load.js";
 import { resolveSettingsPath } from "../../../src/config/paths.js";
@@ -11,7 +11,6 @@ import { tempDir } from "../../helpers/tmp.js";
 
 let dir: string;
 before(() => (dir = tempDir("xksctl-paths-")));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe("resolveSettingsPath", () => {
   test("relative: the settings file's folder, never the working directory", () => {

@@ -2,14 +2,13 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { isXksctlError } from "../../../src/errors.js";
 import { writeFileAtomic } from "../../../src/platform/atomic-write.js";
 import { tempDir } from "../../helpers/tmp.js";
 
 let dir: string;
 before(() => (dir = tempDir("xksctl-atomic-")));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const mode = (f: string) => fs.statSync(f).mode & 0o777;
 const leftovers = () => fs.readdirSync(dir).filter((f) => f.endsWith(".tmp"));
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { isXksctlError } from "../../../src/errors.js";
 import { createExec, escapeCommand, findTool, toolFailure, toolSearchPath } from "../../../src/platform/exec.js";
 import { classifyFailure, runChecked } from "../../../src/hsm/nfast/failures.js";
@@ -28,7 +28,6 @@ before(() => {
   script("home/bin/args", 'for a in "$@"; do echo "[$a]"; done');
   fs.writeFileSync(path.join(dir, "home/bin/notexec"), "#!/bin/sh\necho no\n", { mode: 0o644 });
 });
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const env = () => ({ PATH: `${path.join(dir, "path")}:/usr/bin:/bin`, NFAST_HOME: path.join(dir, "home") });
 
