@@ -145,10 +145,12 @@ struct lib {
   int waking;          /* 1 while a signal sent to a sleeping worker has not been answered by a dequeue (0 or 1) */
   atomic_llong last_submit_ns; /* CLOCK_MONOTONIC of the latest submit (the watcher's hint) */
   long long spin_ns;   /* immutable: how long an idle worker watches the queue (0 = never) */
-  /* Finished tasks waiting for the JS thread. Non-empty exactly while one tsfn call (data NULL) is
-   * queued or running: completions that arrive meanwhile only append, so a busy library costs one
-   * wake-up of the JS thread per batch, not per task, and the mutex is held for a pointer swap. */
+  /* Finished tasks waiting for the JS thread. A tsfn call (data NULL) is queued or running whenever
+   * it is non-empty: completions that arrive meanwhile only append, so a busy library costs one
+   * wake-up of the JS thread per batch, not per task, and the mutex is held for a pointer swap.
+   * settleReady() may empty it first, on the JS thread; that tsfn call then finds nothing. */
   task_t *done_head, *done_tail;
+  atomic_int has_done; /* done_head != NULL; written under mu, read without it by settleReady */
   bool stopping;       /* workers exit once the queue is empty */
   bool env_gone;       /* env cleanup hook ran: never call the tsfn, drop tasks */
   bool tsfn_released;  /* tsfn released or aborted by us: never call it again */
@@ -682,11 +684,13 @@ static void *worker_main(void *arg) {
       if (lib->done_tail) lib->done_tail->next = t;
       else lib->done_head = t;
       lib->done_tail = t;
+      atomic_store_explicit(&lib->has_done, 1, memory_order_relaxed);
       delivered = true;
       /* Unbounded queue: non-blocking never waits. Holding lib->mu here is
        * what makes the env_gone/tsfn_released check race-free. */
       if (first && napi_call_threadsafe_function(lib->tsfn, NULL, napi_tsfn_nonblocking) != napi_ok) {
         lib->done_head = lib->done_tail = NULL; /* t was the only one */
+        atomic_store_explicit(&lib->has_done, 0, memory_order_relaxed);
         delivered = false;
       }
     }
@@ -1047,23 +1051,31 @@ static napi_status error_value(napi_env env, task_t *t, napi_value *out) {
 
 static void settle(napi_env env, task_t *t);
 
-/* tsfn callback, on the JS thread (env == NULL while the tsfn is torn down): settles every
- * finished task of the library (`context`), in completion order. */
-static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
-  (void)js_cb;
-  (void)data;
-  lib_t *lib = context;
+/* On the JS thread (env == NULL while the tsfn is torn down: frees instead): settles every finished
+ * task of the library, in completion order. Returns how many. */
+static size_t settle_done(napi_env env, lib_t *lib) {
   pthread_mutex_lock(&lib->mu);
   task_t *t = lib->done_head;
   lib->done_head = lib->done_tail = NULL;
+  atomic_store_explicit(&lib->has_done, 0, memory_order_relaxed);
   pthread_mutex_unlock(&lib->mu);
+  size_t n = 0;
   while (t != NULL) {
     task_t *next = t->next;
     t->next = NULL;
     if (env == NULL) task_free(t);
     else settle(env, t);
     t = next;
+    n++;
   }
+  return n;
+}
+
+/* The tsfn callback: settles what has finished by the time the event loop comes round to it. */
+static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
+  (void)js_cb;
+  (void)data;
+  settle_done(env, context);
 }
 
 /* One finished task: its Promise settled, its memory wiped and freed. */
@@ -1306,6 +1318,19 @@ static napi_value m_in_flight(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* settleReady(): settles, now, the tasks that have finished and wait for the event loop's next turn
+ * (the tsfn), and returns how many. A relaxed load when there are none: cheap enough to call between
+ * requests. Under load a turn of the loop can take many ms (every connection's reads), and a result
+ * ready in µs would otherwise wait for the next one. Promise reactions run at the caller's next
+ * microtask checkpoint, as they would from the tsfn. */
+static napi_value m_settle_ready(napi_env env, napi_callback_info info) {
+  ARGS(0);
+  size_t n = atomic_load_explicit(&lib->has_done, memory_order_relaxed) ? settle_done(env, lib) : 0;
+  napi_value v;
+  napi_create_double(env, (double)n, &v);
+  return v;
+}
+
 static napi_value m_pending(napi_env env, napi_callback_info info) {
   ARGS(0);
   napi_value v;
@@ -1363,6 +1388,7 @@ static napi_value define_methods(napi_env env, napi_value obj, napi_value path) 
       {"decryptGcm", NULL, m_decrypt_gcm, NULL, NULL, NULL, napi_default_method, NULL},
       {"inFlight", NULL, m_in_flight, NULL, NULL, NULL, napi_default_method, NULL},
       {"pending", NULL, m_pending, NULL, NULL, NULL, napi_default_method, NULL},
+      {"settleReady", NULL, m_settle_ready, NULL, NULL, NULL, napi_default_method, NULL},
   };
   if (napi_define_properties(env, obj, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return obj;

@@ -231,6 +231,8 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
 
   const onRequest = (req: AnyRequest, res: AnyResponse) => {
     const started = process.hrtime.bigint();
+    // Answers whose HSM call has finished go out in this turn of the event loop, not the next.
+    hsm.settleFinished();
     if (isHttp1(res)) {
       // HTTP/1.1 messages emit 'error' (a reset mid-body) only when listened to; be explicit.
       req.on("error", noop);

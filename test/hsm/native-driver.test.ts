@@ -323,6 +323,34 @@ test("bursts of calls with idle gaps around the workers' watch window (watchUs 5
   assert.equal(lib.pending(), 0);
 });
 
+test("settleReady settles calls that finished while the event loop was busy, without waiting for its next turn", async () => {
+  const pt = Buffer.from("settle me");
+  const iv = Buffer.alloc(12, 3);
+  const blockFor = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  assert.equal(lib.settleReady(), 0, "nothing finished: nothing settled");
+  const order: string[] = [];
+  // Without it, a finished call waits for the event loop: one microtask turn does not see it.
+  const late = lib.encryptGcm(session, key, iv, Buffer.alloc(0), pt, pt.length + 16).then(() => order.push("late"));
+  blockFor(300); // the call finishes on a driver thread meanwhile (SoftHSM: well under a ms)
+  await null;
+  assert.equal(order.length, 0, "the event loop has not come round yet");
+  await late;
+  // With it: a success and a failure, both settled now, in completion order.
+  const ok = lib.encryptGcm(session, key, iv, Buffer.alloc(0), pt, pt.length + 16).then(({ output }) => order.push(`ok ${output.length}`));
+  blockFor(300);
+  const bad = lib.encryptGcm(session, 0x7ffffff0, iv, Buffer.alloc(0), pt, pt.length + 16).catch((e: { method?: string }) => order.push(`bad ${e.method}`));
+  blockFor(300);
+  assert.equal(lib.settleReady(), 2);
+  await null;
+  assert.deepEqual(order, ["late", `ok ${pt.length + 16}`, "bad C_EncryptInit"]);
+  assert.equal(lib.pending(), 0);
+  assert.equal(lib.settleReady(), 0);
+  await Promise.all([ok, bad]);
+  // The event loop's own delivery then finds nothing left, and later calls still settle by it.
+  await new Promise((r) => setImmediate(r));
+  assert.equal((await lib.encryptGcm(session, key, iv, Buffer.alloc(0), pt, pt.length + 16)).output.length, pt.length + 16);
+});
+
 test("cross-check with pkcs11js: each decrypts what the other encrypted", async () => {
   const p = new pkcs11js.PKCS11();
   p.load(SOFTHSM_LIB); // the same module instance as the addon's: same key handles

@@ -77,6 +77,11 @@ export interface NativeLibrary {
   inFlight(): number;
   /** Tasks submitted and not yet settled (queued + running + completing). */
   pending(): number;
+  /**
+   * Settles now the calls that have finished but wait for the event loop's next turn, and returns
+   * how many (cheap when none). Their Promise reactions run at the caller's next microtask checkpoint.
+   */
+  settleReady(): number;
 }
 
 /** The error a failed PKCS#11 call rejects with. */

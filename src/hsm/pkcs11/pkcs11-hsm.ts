@@ -207,6 +207,12 @@ export class Pkcs11Hsm implements Hsm {
     this.keys.clear();
   }
 
+  settleFinished(): void {
+    // Under load a turn of the event loop is every connection's reads (~100 ms in issue 8's flood);
+    // a call that finished in µs would otherwise wait for the next turn before its answer is sent.
+    this.lib.settleReady();
+  }
+
   /**
    * Runs `op` on a pooled session: classifies a failure, closes the session when it may be
    * unusable, re-initialises the library after a device error, and runs the operation once more on

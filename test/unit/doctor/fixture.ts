@@ -129,6 +129,7 @@ export function fakeHsm(o: FakeHsmOptions = {}): Hsm & { closed: boolean } {
     token: () => ({ label: "doctor-test", manufacturerId: "Fake", model: "HSM", serialNumber: "42", hardwareVersion: "1", firmwareVersion: "1" }),
     async selfTest() {},
     forgetKeyHandles() {},
+    settleFinished() {},
     stats: () => ({ sessions: 1, inUse: 0, waiting: 0, inFlight: 0, resetting: false }),
     async close() {
       h.closed = true;
