@@ -1394,6 +1394,14 @@ static napi_value define_methods(napi_env env, napi_value obj, napi_value path) 
   return obj;
 }
 
+static void ready_flag_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  lib_unref(hint);
+}
+
+_Static_assert(sizeof(atomic_int) == sizeof(int32_t), "readyFlag is an Int32Array over has_done");
+
 /* openLibrary(path, { threads }): dlopen + C_GetFunctionList, start workers. */
 static napi_value open_library(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -1499,6 +1507,14 @@ static napi_value open_library(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "cannot create the library object");
     return NULL;
   }
+  /* readyFlag: has_done as an Int32Array, so that JS can skip settleReady() with a plain load when
+   * nothing waits. The buffer holds a reference to lib (dropped by its finalizer). */
+  napi_value flag_buf, flag;
+  lib_ref(lib);
+  if (napi_create_external_arraybuffer(env, (void *)&lib->has_done, sizeof lib->has_done, ready_flag_finalize, lib, &flag_buf) != napi_ok)
+    lib_unref(lib); /* no finalizer will run; JS then calls settleReady() every time */
+  else if (napi_create_typedarray(env, napi_int32_array, 1, flag_buf, 0, &flag) == napi_ok)
+    napi_set_named_property(env, obj, "readyFlag", flag);
   /* From here on lib_finalize owns the JS object's reference. */
   lib_ref(lib); /* the hook's, released by cleanup_hook or lib_retire */
   if (napi_add_env_cleanup_hook(env, cleanup_hook, lib) == napi_ok) lib->hook_registered = true;

@@ -328,6 +328,7 @@ test("settleReady settles calls that finished while the event loop was busy, wit
   const iv = Buffer.alloc(12, 3);
   const blockFor = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
   assert.equal(lib.settleReady(), 0, "nothing finished: nothing settled");
+  assert.equal(lib.readyFlag?.[0], 0);
   const order: string[] = [];
   // Without it, a finished call waits for the event loop: one microtask turn does not see it.
   const late = lib.encryptGcm(session, key, iv, Buffer.alloc(0), pt, pt.length + 16).then(() => order.push("late"));
@@ -340,7 +341,9 @@ test("settleReady settles calls that finished while the event loop was busy, wit
   blockFor(300);
   const bad = lib.encryptGcm(session, 0x7ffffff0, iv, Buffer.alloc(0), pt, pt.length + 16).catch((e: { method?: string }) => order.push(`bad ${e.method}`));
   blockFor(300);
+  assert.equal(lib.readyFlag?.[0], 1, "readyFlag: finished calls wait");
   assert.equal(lib.settleReady(), 2);
+  assert.equal(lib.readyFlag?.[0], 0, "readyFlag: none left");
   await null;
   assert.deepEqual(order, ["late", `ok ${pt.length + 16}`, "bad C_EncryptInit"]);
   assert.equal(lib.pending(), 0);

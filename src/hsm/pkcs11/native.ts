@@ -82,6 +82,9 @@ export interface NativeLibrary {
    * how many (cheap when none). Their Promise reactions run at the caller's next microtask checkpoint.
    */
   settleReady(): number;
+  /** Non-zero while finished calls wait for settleReady() or the event loop (a plain load; absent
+   *  if the addon could not make it, then settleReady() is called every time). */
+  readonly readyFlag?: Int32Array;
 }
 
 /** The error a failed PKCS#11 call rejects with. */

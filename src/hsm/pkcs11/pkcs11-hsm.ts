@@ -210,7 +210,8 @@ export class Pkcs11Hsm implements Hsm {
   settleFinished(): void {
     // Under load a turn of the event loop is every connection's reads (~100 ms in issue 8's flood);
     // a call that finished in µs would otherwise wait for the next turn before its answer is sent.
-    this.lib.settleReady();
+    const ready = this.lib.readyFlag;
+    if (ready === undefined || ready[0] !== 0) this.lib.settleReady();
   }
 
   /**
