@@ -138,6 +138,21 @@ test("a stale session (CKR_SESSION_HANDLE_INVALID) is replaced and the request r
   assert.ok((await faultsSoFar()) > before, "the fault was injected");
 });
 
+test("sessions reaped while the pool is idle: a lone request is retried on a fresh session, not on another reaped one", async () => {
+  await traffic(8); // the pool's 4 sessions are open and idle
+  writeControl(CONTROL, ["invalidate_sessions id=reap-idle"]);
+  try {
+    // One client: nothing else takes the other idle (reaped) sessions before the retry does.
+    const first = await traffic(1, 1);
+    assert.deepEqual(first.errors, [], "the request succeeds after one retry");
+    const rest = await traffic(6, 1);
+    assert.deepEqual(rest.errors, [], "and so do the next ones, one at a time");
+  } finally {
+    clearControl(CONTROL);
+  }
+  await assertRecovered();
+});
+
 test("every session invalidated at once (appliance reaped them): requests succeed after one retry each", async () => {
   await traffic(8);
   const before = await faultsSoFar();

@@ -9,7 +9,8 @@
  *   later good one;
  * - a stale session (CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED, CKR_USER_NOT_LOGGED_IN after a
  *   hardserver restart) is replaced, the user logged in again when needed, and the operation run
- *   once more on the fresh session (an Encrypt gets a new IV from the HSM);
+ *   once more on a fresh session (an Encrypt gets a new IV from the HSM); a lost session also closes
+ *   the idle ones, which most likely went with it, so that the retry does not take one of them;
  * - a device error, a removed token or a lost library re-initialises the library: C_Finalize waits
  *   until no call is queued or inside the library, and sessions of the old initialisation are never
  *   closed through the new one;
@@ -247,7 +248,9 @@ export class Pkcs11Hsm implements Hsm {
       gen.pool.release(s, drop);
       if (err.fate === "reset") this.scheduleReset(err);
       if (err.fate === "stale" && !retried) {
+        // A lost login leaves the sessions usable; a lost session most likely took the idle ones with it.
         if (err.ckr === CKR.USER_NOT_LOGGED_IN) await this.relogin(gen, epoch);
+        else gen.pool.dropIdle();
         return this.operate(during, op, true);
       }
       throw err;

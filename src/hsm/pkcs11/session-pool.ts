@@ -120,6 +120,18 @@ export class SessionPool {
     } else this.free.push(s);
   }
 
+  /**
+   * Closes every idle session (in the background): after one session turned out stale, the idle
+   * ones most likely went with it (a hardserver restart, an appliance that reaps idle sessions), and
+   * a retry must not take one of them. Returns how many.
+   */
+  dropIdle(): number {
+    const idle = this.free.splice(0);
+    this.total -= idle.length;
+    if (this.closeOnRelease) for (const s of idle) void this.lib.closeSession(s.handle).catch(() => undefined);
+    return idle.length;
+  }
+
   /** Number of sessions open or being opened (free + lent). */
   size(): number {
     return this.total;
