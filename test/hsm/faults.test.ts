@@ -147,6 +147,7 @@ test("sessions reaped while the pool is idle: a lone request is retried on a fre
     assert.deepEqual(first.errors, [], "the request succeeds after one retry");
     const rest = await traffic(6, 1);
     assert.deepEqual(rest.errors, [], "and so do the next ones, one at a time");
+    assert.match(proxy.rawLog(), /CKR_SESSION_HANDLE_INVALID: the session was lost .*closed 3 idle session\(s\) too/, "the admin sees why");
   } finally {
     clearControl(CONTROL);
   }

@@ -250,7 +250,10 @@ export class Pkcs11Hsm implements Hsm {
       if (err.fate === "stale" && !retried) {
         // A lost login leaves the sessions usable; a lost session most likely took the idle ones with it.
         if (err.ckr === CKR.USER_NOT_LOGGED_IN) await this.relogin(gen, epoch);
-        else gen.pool.dropIdle();
+        else {
+          const idle = gen.pool.dropIdle();
+          if (idle > 0) this.opts.onEvent?.("warn", `${describeFailure(raw)}: the session was lost (hardserver restart or idle sessions reaped?); closed ${idle} idle session(s) too, new ones are opened as requests need them`);
+        }
         return this.operate(during, op, true);
       }
       throw err;
