@@ -405,8 +405,11 @@ export async function h2load(args: string[], url: string): Promise<LoadResult> {
   const rows = fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean).map((l) => l.split("\t")).filter((r) => r[1] !== "0");
   if (process.env.XKSCTL_BENCH_KEEP_LOGS) fs.copyFileSync(log, `${log}.kept`);
   fs.rmSync(log, { force: true });
-  const durations = rows.map((r) => Number(r[2]) / 1000).sort((a, b) => a - b); // µs -> ms
-  const at = (q: number) => durations[Math.min(durations.length - 1, Math.floor(durations.length * q))] ?? NaN;
+  const is2xx = (r: string[]) => /^2\d\d$/.test(r[1] ?? "");
+  const sortedMs = (rs: string[][]) => rs.map((r) => Number(r[2]) / 1000).sort((a, b) => a - b); // µs -> ms
+  const at = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? NaN;
+  const durations = sortedMs(rows);
+  const ok = sortedMs(rows.filter(is2xx));
   const rps = Number(/finished in [^,]+, ([\d.]+) req\/s/.exec(stdout)?.[1] ?? NaN);
   // h2load's "failed" counts 4xx/5xx responses and streams that ended without a response;
   // it counts 3xx as succeeded. So non-2xx = failed + 3xx.
@@ -415,20 +418,19 @@ export async function h2load(args: string[], url: string): Promise<LoadResult> {
   if (!redirects || !failed) throw new Error(`cannot read h2load's summary:\n${stdout}`);
   const non2xx = Number(failed[1]) + Number(redirects[1]);
   const non2xxByStatus: Record<string, number> = {};
-  for (const r of rows) if (!/^2\d\d$/.test(r[1] ?? "")) non2xxByStatus[r[1]!] = (non2xxByStatus[r[1]!] ?? 0) + 1;
+  for (const r of rows) if (!is2xx(r)) non2xxByStatus[r[1]!] = (non2xxByStatus[r[1]!] ?? 0) + 1;
   // Failed streams that got no status at all (connection or stream reset): keep h2load's words for them.
   const noResponse = non2xx - Object.values(non2xxByStatus).reduce((a, b) => a + b, 0);
   if (noResponse > 0) non2xxByStatus["no response"] = noResponse;
-  const ok = rows.filter((r) => /^2\d\d$/.test(r[1] ?? "")).map((r) => Number(r[2]) / 1000).sort((a, b) => a - b);
   const result: LoadResult = {
     rps,
     requests: rows.length,
     non2xx,
     non2xxByStatus,
-    p50: at(0.5),
-    p99: at(0.99),
+    p50: at(durations, 0.5),
+    p99: at(durations, 0.99),
     max: durations.at(-1) ?? NaN,
-    ok: { p50: ok[Math.floor(ok.length / 2)] ?? NaN, max: ok.at(-1) ?? NaN },
+    ok: { p50: at(ok, 0.5), max: ok.at(-1) ?? NaN },
   };
   if (noResponse > 0) result.h2loadStderr = stderr.trim().slice(-2000);
   return result;

@@ -59,7 +59,8 @@ export interface Hsm {
   forgetKeyHandles(): void;
   /**
    * Delivers now the results of calls that have finished while the event loop was busy, instead of
-   * at its next turn. Cheap when there are none; the proxy calls it for every request it reads.
+   * at its next turn. Cheap when there are none; the proxy calls it for every request on its main
+   * port (the separate ping port's /ping does not).
    */
   settleFinished(): void;
   /** The pool right now, without a round trip (metrics, doctor). */

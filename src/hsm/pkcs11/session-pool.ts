@@ -153,9 +153,6 @@ export class SessionPool {
       clearTimeout(w.timer);
       w.reject(reason);
     }
-    for (const s of this.free.splice(0)) {
-      this.total--;
-      if (closeSessions) void this.lib.closeSession(s.handle).catch(() => undefined);
-    }
+    this.dropIdle();
   }
 }

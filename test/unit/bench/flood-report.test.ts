@@ -3,16 +3,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { floodReport, type LoadResult } from "../../../bench/run.js";
 
-const load = (requests: number, max: number, non2xxByStatus: Record<string, number> = {}): LoadResult => ({
-  rps: requests / 8,
-  requests,
-  non2xx: Object.values(non2xxByStatus).reduce((a, b) => a + b, 0),
-  non2xxByStatus,
-  p50: 100,
-  p99: 200,
-  max,
-  ok: requests - Object.values(non2xxByStatus).reduce((a, b) => a + b, 0) > 0 ? { p50: 150, max: max - 1 } : { p50: NaN, max: NaN },
-});
+const load = (requests: number, max: number, non2xxByStatus: Record<string, number> = {}): LoadResult => {
+  const non2xx = Object.values(non2xxByStatus).reduce((a, b) => a + b, 0);
+  const ok = requests > non2xx ? { p50: 150, max: max - 1 } : { p50: NaN, max: NaN };
+  return { rps: requests / 8, requests, non2xx, non2xxByStatus, p50: 100, p99: 200, max, ok };
+};
 
 test("the bare server's flood is the table's last row, marked as a baseline and not a target", () => {
   const table = floodReport({
