@@ -65,7 +65,8 @@ let key = 0;
 
 before(() => {
   addonPath = execFileSync("bash", [path.join(ROOT, "native/build.sh")], { encoding: "utf8" }).trim();
-  assert.equal(addonPath, nativeAddonPath());
+  // XKSHSM_ADDON: test/hsm/sanitizers.test.ts runs this file on the sanitized build.
+  assert.equal(nativeAddonPath(), process.env.XKSHSM_ADDON || addonPath);
   slowhsm = slowHsmLibrary();
   // Sets SOFTHSM2_CONF before any PKCS#11 module is loaded in this process.
   token = createTestToken("xks-native", "1234");
@@ -105,6 +106,8 @@ test("native.ts loads the addon lazily and names the build command when it is mi
   // A copy of native.ts under an empty package root: importing it must not throw; the first
   // openLibrary() must, with the fix in the message.
   const root = tempDir("xkshsm-missing-");
+  const override = process.env.XKSHSM_ADDON;
+  delete process.env.XKSHSM_ADDON;
   try {
     const copy = path.join(root, "src/hsm/pkcs11/native.ts");
     fs.mkdirSync(path.dirname(copy), { recursive: true });
@@ -119,6 +122,7 @@ test("native.ts loads the addon lazily and names the build command when it is mi
       (e: Error & { code?: string }) => e.code === "XKS_NATIVE_MISSING" && /npm run build:native/.test(e.message) && /bash native\/build\.sh/.test(e.message),
     );
   } finally {
+    if (override !== undefined) process.env.XKSHSM_ADDON = override;
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
@@ -443,7 +447,7 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return {
     ...base,
     SOFTHSM2_CONF: token.conf,
-    XKSHSM_NODE: addonPath,
+    XKSHSM_NODE: nativeAddonPath(),
     XKSHSM_MODULE: slowhsm,
     PROBE_LABEL: token.label,
     PROBE_PIN: token.pin,

@@ -115,9 +115,13 @@ interface Addon {
   openLibrary(path: string, opts: LibraryOptions): NativeLibrary;
 }
 
-/** Where the built addon must be (found from the package root: src/ under tsx and the dist/ bundle alike). */
+/**
+ * Where the built addon must be (found from the package root: src/ under tsx and the dist/ bundle
+ * alike). XKSHSM_ADDON, when set, names another build of the same source: the sanitizer test runs
+ * the HSM tests on `native/build.sh --sanitize`'s (test/hsm/sanitizers.test.ts).
+ */
 export function nativeAddonPath(): string {
-  return packagePath("native", "build", "Release", "xkshsm.node");
+  return process.env.XKSHSM_ADDON || packagePath("native", "build", "Release", "xkshsm.node");
 }
 
 let addon: Addon | undefined;
