@@ -1,7 +1,8 @@
 /**
  * The native driver under AddressSanitizer and UndefinedBehaviorSanitizer. `native/build.sh
- * --sanitize` builds xkshsm.c with both; the driver's own tests, the fault tests and the recovery
- * tests then run again in a child node with libasan preloaded and XKSHSM_ADDON naming that build.
+ * --sanitize` builds xkshsm.c with both; the driver's own tests, the fault and recovery tests and
+ * serve's HSM start-up failures then run again in a child node with libasan preloaded and
+ * XKSHSM_ADDON naming that build (the serve processes they start inherit both).
  * A use after free, double free, overflow or undefined behaviour in the driver fails this test
  * with the sanitizer's report, and so does a double free or overflow in a module it loads (ASan
  * replaces malloc and free for the whole process). Leak checking is off: node itself does not
@@ -82,8 +83,9 @@ test("the sanitized build is the one a child loads, with the ASan runtime mapped
   assert.equal(reports(), "");
 });
 
-test("the driver, fault and recovery tests pass on the sanitized build, with no sanitizer report", { skip, timeout: 600_000 }, async () => {
-  const files = ["test/hsm/native-driver.test.ts", "test/hsm/faults.test.ts", "test/hsm/recovery.test.ts"];
+test("the driver, fault, recovery and serve start-up tests pass on the sanitized build, with no sanitizer report", { skip, timeout: 600_000 }, async () => {
+  // serve-hsm-startup: serve processes whose C_Initialize, C_Login or C_OpenSession fails or hangs.
+  const files = ["test/hsm/native-driver.test.ts", "test/hsm/faults.test.ts", "test/hsm/recovery.test.ts", "test/cli/serve-hsm-startup.test.ts"];
   const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", ...files], {
     cwd: ROOT,
     env: sanitizedEnv(),
