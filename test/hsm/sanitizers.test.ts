@@ -40,6 +40,7 @@ before(() => {
   work = tempDir("xks-sanitizers-");
   logs = path.join(work, "reports");
   fs.mkdirSync(logs);
+  fs.mkdirSync(path.join(work, "tmp"));
 });
 
 after(() => {
@@ -52,6 +53,9 @@ function sanitizedEnv(): NodeJS.ProcessEnv {
   const { NODE_TEST_CONTEXT: _parent, ...env } = process.env;
   return {
     ...env,
+    // A child that a sanitizer aborts keeps its temp dirs (tokens, PINs, TLS keys): under `work`, this
+    // test removes them.
+    TMPDIR: path.join(work, "tmp"),
     LD_PRELOAD: libasan,
     XKSHSM_ADDON: addon,
     ASAN_OPTIONS: `detect_leaks=0:log_path=${path.join(logs, "asan")}`,
