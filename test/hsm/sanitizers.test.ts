@@ -10,7 +10,7 @@
  *
  *   node --import tsx --test test/hsm/sanitizers.test.ts
  */
-import { test, before, after } from "node:test";
+import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -43,18 +43,14 @@ before(() => {
   fs.mkdirSync(path.join(work, "tmp"));
 });
 
-after(() => {
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-});
-
 function sanitizedEnv(): NodeJS.ProcessEnv {
   // Without NODE_TEST_CONTEXT: the child's test runner would take itself for a subtest of this one
   // and skip its files.
   const { NODE_TEST_CONTEXT: _parent, ...env } = process.env;
   return {
     ...env,
-    // A child that a sanitizer aborts keeps its temp dirs (tokens, PINs, TLS keys): under `work`, this
-    // test removes them.
+    // A child that a sanitizer aborts keeps its temp dirs (tokens, PINs, TLS keys): under `work`,
+    // which tempDir removes when this process exits.
     TMPDIR: path.join(work, "tmp"),
     LD_PRELOAD: libasan,
     XKSHSM_ADDON: addon,
