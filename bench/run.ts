@@ -393,10 +393,10 @@ export async function signAndCheck(env: Env, server: Server): Promise<Record<str
 
 let logSeq = 0;
 
-/** Runs h2load with a per-request log and reads req/s, p50/p99 (ms) and non-2xx from it. */
 /** How long KMS waits for an answer (xks-api.md): the flood's target for every answer. */
 export const KMS_DEADLINE_MS = 250;
 
+/** Runs h2load with a per-request log and reads req/s, p50/p99 (ms) and non-2xx from it. */
 export async function h2load(args: string[], url: string): Promise<LoadResult> {
   const log = path.join(OUT_DIR, `h2load-${process.pid}-${++logSeq}.log`);
   const [stdout, stderr] = await new Promise<[string, string]>((resolve, reject) => {
