@@ -73,6 +73,9 @@ test("a log file that cannot be opened (EISDIR) is reported once, retried, and u
   await until(() => fs.existsSync(path.join(dir, "xks.log")) && fs.readFileSync(path.join(dir, "xks.log"), "utf8").includes('"msg":"after"'), "lines reach the file once it can be written", 3_000);
   const text = fs.readFileSync(path.join(dir, "xks.log"), "utf8");
   assert.equal(text.match(/"msg":"before"/g)?.length, 20, "lines kept in memory meanwhile are written");
+  // The lines are in the file before the write's callback, which reports the recovery, has run.
+  await until(() => reports.length > 1, "the recovery is reported", 3_000);
+  assert.equal(reports.length, 2, reports.join("\n"));
   assert.match(reports[1]!, /writable again/);
   await logger.close();
 });
