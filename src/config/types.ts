@@ -83,6 +83,7 @@ export interface Settings {
     session_wait_milli: number;
     operation_timeout_milli: number;
     open_timeout_milli: number;
+    reset_wait_milli: number;
     health_check_interval_milli: number;
     /** SoftHSM2 only: the softhsm2.conf of the token (relative to the settings file). */
     softhsm2_conf?: string;

@@ -55,6 +55,8 @@ export class HealthMonitor {
   private cached?: { at: number; status: HealthState; reason?: string };
   private inFlight?: Promise<void>;
   private timer?: NodeJS.Timeout;
+  /** The running check's timeout. */
+  private checkTimer?: NodeJS.Timeout;
   private stopped = false;
   private readonly timing: HealthTiming;
   /** Number of deep checks run (for tests and metrics). */
@@ -111,6 +113,8 @@ export class HealthMonitor {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
+    // A check hung in the HSM must not hold a stopping process until its timeout.
+    clearTimeout(this.checkTimer);
   }
 
   /** One check at a time; schedules the next one when done. */
@@ -142,7 +146,7 @@ export class HealthMonitor {
       await Promise.race([
         this.hsm.selfTest(),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${this.timing.timeoutMs} ms`)), this.timing.timeoutMs);
+          timer = this.checkTimer = setTimeout(() => reject(new Error(`no answer within ${this.timing.timeoutMs} ms`)), this.timing.timeoutMs);
         }),
       ]);
       const took = Date.now() - started;
@@ -154,6 +158,7 @@ export class HealthMonitor {
     } finally {
       clearTimeout(timer);
     }
+    if (this.stopped) return; // after "stopped" in the log, nothing more is reported
     const previous = this.cached?.status;
     this.cached = { at: this.now(), ...next };
     if (previous !== next.status) this.onChange?.(next.status, next.reason, previous);

@@ -32,8 +32,8 @@ export interface StartOptions {
   startCaDigest?: string;
 }
 
-/** Starts everything; `stopped` resolves after a signal-initiated shutdown. */
-export async function startProxy(loaded: Settings, opts: StartOptions): Promise<{ stopped: Promise<void>; port: number }> {
+/** Starts everything; `stopped` resolves after a shutdown (a signal, or `stop`). */
+export async function startProxy(loaded: Settings, opts: StartOptions): Promise<{ stopped: Promise<void>; port: number; stop(reason: string): void }> {
   const settings: Settings = {
     ...loaded,
     server: { ...loaded.server, port: opts.port ?? loaded.server.port, port_http_ping: opts.pingPort ?? loaded.server.port_http_ping },
@@ -57,10 +57,10 @@ export async function startProxy(loaded: Settings, opts: StartOptions): Promise<
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (why: { signal: string } | { reason: string }) => {
     if (stopping) return;
     stopping = true;
-    logger.log("INFO", "shutting down: draining in-flight requests", { signal });
+    logger.log("INFO", "shutting down: draining in-flight requests", why);
     void (async () => {
       await proxy.close();
       await hsm.close();
@@ -95,8 +95,8 @@ export async function startProxy(loaded: Settings, opts: StartOptions): Promise<
       metrics?.reload("failed");
     }
   };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop({ signal: "SIGTERM" }));
+  process.once("SIGINT", () => stop({ signal: "SIGINT" }));
   process.on("SIGHUP", hup);
   // Announced only now: whoever waits for this line may signal at once (SIGHUP's default is to exit).
   const token = hsm.token();
@@ -109,5 +109,5 @@ export async function startProxy(loaded: Settings, opts: StartOptions): Promise<
     stores: settings.external_key_stores.map((s) => s.uri_path_prefix),
     sessions: settings.pkcs11.session_pool_max_size,
   });
-  return { stopped, port: bound.port };
+  return { stopped, port: bound.port, stop: (reason) => stop({ reason }) };
 }

@@ -17,6 +17,8 @@ export async function openHsm(
   settings: Settings,
   opts: {
     onEvent?: (level: "info" | "warn" | "error", message: string) => void;
+    /** The library cannot be re-initialised in this process (Pkcs11HsmOptions.onUnrecoverable). */
+    onUnrecoverable?: (message: string) => void;
     onOperation?: (operation: HsmOperation, seconds: number, ok: boolean) => void;
     /** `serve` with fewer workers than CPUs (see Pkcs11HsmOptions.cpuToSpare). */
     cpuToSpare?: boolean;
@@ -37,8 +39,10 @@ export async function openHsm(
     eagerClose: p.session_eager_close,
     operationTimeoutMs: p.operation_timeout_milli,
     openTimeoutMs: p.open_timeout_milli,
+    resetWaitMs: p.reset_wait_milli,
     cpuToSpare: opts.cpuToSpare,
     onEvent: opts.onEvent,
+    onUnrecoverable: opts.onUnrecoverable,
     onOperation: opts.onOperation,
   });
 }

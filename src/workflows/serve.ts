@@ -150,9 +150,19 @@ async function serveOne(settings: Settings, opts: ServeOptions, worker?: AsWorke
   const logger = createLogger(settings.tracing, opts.stdout);
   const m = settings.metrics?.is_enabled ? settings.metrics : undefined;
   const metrics = m ? createMetrics() : undefined;
+  // Set once the HSM cannot be re-initialised in this process (a call hung after a device error):
+  // drain and exit 1, so that systemd (or the primary, for a worker) starts a fresh process.
+  let unrecoverable: string | undefined;
+  let stopServing: ((reason: string) => void) | undefined;
+  const onUnrecoverable = (message: string) => {
+    if (unrecoverable !== undefined) return;
+    unrecoverable = message;
+    logger.log("ERROR", `${message}: exiting with code 1 so that a new process loads the library afresh`, { exitCode: 1 });
+    stopServing?.("the PKCS#11 library cannot be re-initialised");
+  };
   let hsm;
   try {
-    hsm = await openHsm(settings, { onEvent: hsmEventLogger(logger), cpuToSpare: worker ? worker.cpuToSpare : cpuToSpare(settings), ...(metrics ? { onOperation: (op, s, ok) => metrics.hsmOperation(op, s, ok) } : {}) });
+    hsm = await openHsm(settings, { onEvent: hsmEventLogger(logger), onUnrecoverable, cpuToSpare: worker ? worker.cpuToSpare : cpuToSpare(settings), ...(metrics ? { onOperation: (op, s, ok) => metrics.hsmOperation(op, s, ok) } : {}) });
   } catch (err) {
     await logger.close();
     throw err;
@@ -199,7 +209,9 @@ async function serveOne(settings: Settings, opts: ServeOptions, worker?: AsWorke
     modules?.stop();
     return listener?.close();
   });
-  return { port: serving.port, stopped: serving.stopped.then(() => 0) };
+  stopServing = serving.stop;
+  if (unrecoverable !== undefined) serving.stop("the PKCS#11 library cannot be re-initialised");
+  return { port: serving.port, stopped: serving.stopped.then(() => (unrecoverable === undefined ? 0 : 1)) };
 }
 
 /** How often `enquiry` is read for GetHealthStatus's per-module ekmFleetDetails. */

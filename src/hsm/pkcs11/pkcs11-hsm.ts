@@ -63,6 +63,11 @@ export interface Pkcs11HsmOptions {
   /** Max time for open() (library, login, pool, health key), ms; absent = none. */
   openTimeoutMs?: number;
   /**
+   * After a device error, how long the re-initialisation waits for calls still queued or inside
+   * the library before it gives up and calls onUnrecoverable, ms; absent = no limit.
+   */
+  resetWaitMs?: number;
+  /**
    * The host has a CPU beyond the event loops that use this HSM: an idle driver thread may then
    * watch for the next call instead of sleeping, which saves the event loop a wake-up per call
    * (docs/decisions/0008). Without a spare CPU the watching takes CPU from the event loops.
@@ -70,6 +75,12 @@ export interface Pkcs11HsmOptions {
   cpuToSpare?: boolean;
   /** Receives operational events (never key material or PINs). */
   onEvent?: (level: "info" | "warn" | "error", message: string) => void;
+  /**
+   * The library cannot be re-initialised in this process: a call has stayed inside it for
+   * resetWaitMs after a device error. Requests keep failing fast; only a new process (a fresh
+   * load of the library) recovers, so the caller should end this one.
+   */
+  onUnrecoverable?: (message: string) => void;
   /** Receives the duration of every operation (metrics). */
   onOperation?: (operation: HsmOperation, seconds: number, ok: boolean) => void;
 }
@@ -116,6 +127,8 @@ export class Pkcs11Hsm implements Hsm {
   private gen: Generation;
   private keys = new Map<string, number>();
   private resetting?: Promise<void>;
+  /** A re-initialisation gave up waiting for a call inside the library (resetWaitMs): for good. */
+  private stuck = false;
   private relogging?: Promise<void>;
   private healthMaking?: Promise<{ session: number; key: number }>;
   private healthRunning = false;
@@ -482,13 +495,16 @@ export class Pkcs11Hsm implements Hsm {
   private scheduleReset(cause: HsmError): void {
     if (this.resetting || this.closed) return;
     this.opts.onEvent?.("error", `HSM device error (${cause.message}); re-initialising the PKCS#11 library`);
-    this.resetting = this.reset().finally(() => (this.resetting = undefined));
+    this.resetting = this.reset().finally(() => {
+      if (!this.stuck) this.resetting = undefined;
+    });
   }
 
   /**
    * C_Finalize and C_Initialize again, then the token, login, pool and health key anew. Waits until
-   * no call is queued or inside the library before C_Finalize (a hung call keeps its thread); retries
-   * with back-off while the HSM stays unusable.
+   * no call is queued or inside the library before C_Finalize (a hung call keeps its thread), for
+   * up to resetWaitMs (then onUnrecoverable, and requests fail fast for good); retries with
+   * back-off while the HSM stays unusable.
    */
   private async reset(): Promise<void> {
     const old = this.gen;
@@ -498,9 +514,17 @@ export class Pkcs11Hsm implements Hsm {
     // pending(), not inFlight(): a task submitted before the reset but still queued for a worker
     // thread would otherwise run after C_Finalize, or after the next C_Initialize on a session
     // handle number the new initialisation may have reused.
+    const limit = this.opts.resetWaitMs;
     for (let waited = 0; this.lib.pending() > 0; waited += 50) {
-      if (waited === 1000) this.opts.onEvent?.("warn", `waiting for ${this.lib.pending()} PKCS#11 call(s) queued or inside the library before C_Finalize`);
       if (this.closed) return;
+      if (limit !== undefined && waited >= limit) {
+        // C_Finalize under a running call is undefined, and the call may never return: keep
+        // failing fast (`resetting` stays set) and let the caller replace the process.
+        this.stuck = true;
+        this.opts.onUnrecoverable?.(`${this.lib.pending()} PKCS#11 call(s) still queued or inside the library ${waited} ms after a device error; the library cannot be re-initialised in this process`);
+        return;
+      }
+      if (waited === 1000) this.opts.onEvent?.("warn", `waiting for ${this.lib.pending()} PKCS#11 call(s) queued or inside the library before C_Finalize`);
       await sleep(50);
     }
     await this.lib.finalize().catch(() => undefined);
@@ -531,6 +555,9 @@ export class Pkcs11Hsm implements Hsm {
     this.closed = true;
     const gen = this.gen;
     gen.pool.close(new HsmError("internal", "the proxy is shutting down"));
+    // Stuck (see reset): the sessions in use are those of the calls that never came back, and
+    // C_Finalize would run under them; the process is ending, which is what recovers.
+    if (this.stuck) return;
     for (let waited = 0; gen.pool.inUse > 0 && waited < 5000; waited += 10) await sleep(10);
     if (gen.health) await this.lib.closeSession(gen.health.session).catch(() => undefined);
     await this.lib.closeSession(gen.anchor).catch(() => undefined);
