@@ -42,7 +42,10 @@ export interface ServeOptions {
 
 /** A running proxy: `stopped` resolves when it has ended, after a signal or on its own. */
 export interface Serving {
-  /** Resolves to the exit code once serving has ended: 0 after SIGTERM/SIGINT, 1 when no worker is left. */
+  /**
+   * Resolves to the exit code once serving has ended: 0 after SIGTERM/SIGINT; 1 when no worker is
+   * left, or when the HSM could not be re-initialised in this process ([pkcs11] reset_wait_milli).
+   */
   stopped: Promise<number>;
   port: number;
 }
