@@ -306,6 +306,16 @@ test("control: a missing file means no faults; a file present at load applies fr
   assert.deepEqual(readStats(env2.SLOWHSM_STATS!)?.faults, { C_GenerateKey: 1 }, "stats written at exit");
 });
 
+test("stats: %p in SLOWHSM_STATS gives each process its own file, named by its pid", () => {
+  const dir = path.join(tmp, `run-${++runs}`);
+  fs.mkdirSync(dir);
+  const env = { SLOWHSM_STATS: path.join(dir, "stats-%p.json") };
+  const pids = [runProbe(["none"], env), runProbe(["none"], env)].map((r) => stats(r).pid);
+  assert.notEqual(pids[0], pids[1]);
+  assert.deepEqual(fs.readdirSync(dir).sort(), pids.map((p) => `stats-${p}.json`).sort());
+  for (const p of pids) assert.equal(readStats(path.join(dir, `stats-${p}.json`))?.pid, p);
+});
+
 test("control fail: nth= hits exactly one of 16 concurrent calls, count= a window, and the failed operation is ended", () => {
   const r = runProbe(["ctl-fail", "16"], controlEnv({
     UV_THREADPOOL_SIZE: "16", SLOWHSM_PROBE_CKR_NAMES: REQUIRED_CKR_NAMES.join(","),
