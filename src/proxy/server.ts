@@ -419,8 +419,13 @@ export function createProxyServer(initial: Settings, deps: ProxyDeps): ProxyServ
     });
     h2.on("stream", (stream) => {
       // (Node's compatibility layer listens for the stream's errors.)
+      const session = stream.session;
+      // A stream whose HEADERS, DATA and RST_STREAM were read together (a "rapid reset" flood,
+      // or KMS giving up) can be destroyed before this event: it has no session then, and is not
+      // counted. Unguarded, the WeakMap below threw on the undefined key, an uncaught exception
+      // that ended the process (test/cli/serve-resets.test.ts).
+      if (session === undefined) return;
       openStreams++;
-      const session = stream.session!;
       streamsOf.set(session, (streamsOf.get(session) ?? 0) + 1);
       stream.once("close", () => {
         openStreams--;
