@@ -4,10 +4,14 @@
  * HTTP/1.1 (raw TLS bytes, so even what no client library would send). Every case must get an
  * answer (no reset) within a per-case bound (no hang), and no 5xx: the one 5xx an input may get
  * is the spec's own answer to a parameter larger than the proxy supports, 501
- * UnsupportedOperationException. Afterwards the proxy still answers a good signed request and /ping.
+ * UnsupportedOperationException. A second family writes HTTP/2 frames by hand, what node:http2's
+ * client never sends (a stream's HEADERS, DATA and RST_STREAM together, frames out of order, bad
+ * flags, sizes and stream ids, unknown types): the proxy must then answer a PING, or send GOAWAY,
+ * or close the connection (no hang), and nothing may throw in it. Afterwards the proxy still answers a good
+ * signed request and /ping, with nothing left in flight.
  *
  * XKSCTL_FUZZ_SEED=<n> replays a run (the seed is printed when a case fails); XKSCTL_FUZZ_CASES=<n>
- * changes the number of cases (default 320).
+ * changes the number of cases (default 320), XKSCTL_FUZZ_FRAME_CASES=<n> that of the frame cases (200).
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -15,12 +19,15 @@ import http2 from "node:http2";
 import tls from "node:tls";
 import { after, before, test } from "node:test";
 import type { Agent } from "undici";
+import { F, frame, frameTypes, PREFACE, requestBlock, T, u32 } from "../helpers/h2-frames.js";
 import { keyPath, md, startTestProxy, type TestProxy } from "../helpers/proxy.js";
 import { CREDS, PREFIX } from "../helpers/settings.js";
 import { agents, send, smithyPost, smithySign } from "../helpers/sign.js";
+import { until } from "../helpers/wait.js";
 
 const SEED = Number(process.env.XKSCTL_FUZZ_SEED ?? 0x5eed8);
 const CASES = Number(process.env.XKSCTL_FUZZ_CASES ?? 320);
+const FRAME_CASES = Number(process.env.XKSCTL_FUZZ_FRAME_CASES ?? 200);
 /** A case without an answer by then has hung (well above body_timeout_milli below). */
 const CASE_TIMEOUT_MS = 5000;
 
@@ -312,6 +319,132 @@ test(`fuzz: ${CASES} generated requests (seed ${SEED}): no 5xx, no reset, no han
   assert.deepEqual(failures, [], `seed ${SEED} (replay with XKSCTL_FUZZ_SEED=${SEED}); statuses: ${summary}\n${failures.slice(0, 20).join("\n")}`);
   // The inputs reached every layer: routing, admission, SigV4, the JSON checks and the HSM.
   for (const s of [200, 400, 401, 404]) assert.ok((statuses.get(s) ?? 0) > 0, `some case got ${s}: ${summary}`);
+});
+
+// ------------------------------------------------------------------ HTTP/2 frames by hand
+
+/** How one stream of a generated connection is sent. */
+const SHAPES = [
+  "headers+end", "headers+data+end", "headers+data+rst", "headers+rst", "headers+data", "continuation",
+  "padded", "bad-padding", "priority", "self-dependency", "window-update", "window-zero", "data-first",
+  "rst-idle", "oversized-frame", "unknown-type", "settings", "bad-settings", "ping", "window-overflow",
+] as const;
+
+const bytes = (r: Rand, n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(r() * 256)));
+
+/** The frames of one stream (or one connection-level frame) in the shape `shape`. */
+function shapeFrames(r: Rand, shape: (typeof SHAPES)[number], id: number, block: Buffer): Buffer[] {
+  const data = (flags: number) => frame(T.DATA, flags, id, Buffer.from(pick(r, ["{", "{", '{"requestMetadata":{}}', "", "x".repeat(Math.floor(r() * 3000))])));
+  const rst = () => frame(T.RST_STREAM, 0, id, u32(pick(r, [0x0, 0x1, 0x2, 0x7, 0x8, 0xd, 0xff])));
+  const head = (flags: number) => frame(T.HEADERS, F.END_HEADERS | flags, id, block);
+  switch (shape) {
+    case "headers+end": return [head(F.END_STREAM)];
+    case "headers+data+end": return [head(0), data(F.END_STREAM)];
+    case "headers+data+rst": return [head(0), data(0), rst()];
+    case "headers+rst": return [head(0), rst()];
+    case "headers+data": return [head(0), data(0)]; // left open: body_timeout_milli ends it
+    case "continuation": {
+      const cut = Math.floor(r() * block.length);
+      return [frame(T.HEADERS, chance(r, 0.8) ? F.END_STREAM : 0, id, block.subarray(0, cut)), frame(T.CONTINUATION, F.END_HEADERS, id, block.subarray(cut))];
+    }
+    case "padded": {
+      const pad = Math.floor(r() * 40);
+      return [frame(T.HEADERS, F.END_HEADERS | F.END_STREAM | F.PADDED, id, Buffer.concat([Buffer.from([pad]), block, Buffer.alloc(pad)]))];
+    }
+    case "bad-padding": return [frame(T.HEADERS, F.END_HEADERS | F.PADDED, id, Buffer.concat([Buffer.from([255]), block.subarray(0, 4)]))];
+    case "priority": return [frame(T.PRIORITY, 0, id, Buffer.concat([u32(id + 2), Buffer.from([Math.floor(r() * 256)])])), head(F.END_STREAM)];
+    case "self-dependency": return [frame(T.HEADERS, F.END_HEADERS | F.END_STREAM | F.PRIORITY, id, Buffer.concat([u32(id), Buffer.from([16]), block]))];
+    case "window-update": return [head(0), frame(T.WINDOW_UPDATE, 0, id, u32(1 + Math.floor(r() * 65535))), data(F.END_STREAM)];
+    case "window-zero": return [head(0), frame(T.WINDOW_UPDATE, 0, pick(r, [0, id]), u32(0)), data(F.END_STREAM)];
+    case "window-overflow": return [frame(T.WINDOW_UPDATE, 0, pick(r, [0, id]), u32(0x7fffffff)), head(F.END_STREAM)];
+    case "data-first": return [data(F.END_STREAM)];
+    case "rst-idle": return [rst()];
+    case "oversized-frame": return [head(0), frame(T.DATA, F.END_STREAM, id, Buffer.alloc(16_385))];
+    case "unknown-type": return [frame(0x20 + Math.floor(r() * 200), Math.floor(r() * 256), pick(r, [0, id]), bytes(r, Math.floor(r() * 100))), head(F.END_STREAM)];
+    case "settings": return [frame(T.SETTINGS, 0, 0, Buffer.concat([Buffer.from([0, pick(r, [1, 2, 3, 4, 5, 6, 8, 9, 0x7f])]), u32(Math.floor(r() * 70000))]))];
+    case "bad-settings": return [frame(T.SETTINGS, pick(r, [0, F.ACK]), pick(r, [0, id]), bytes(r, pick(r, [3, 5, 6, 7])))];
+    case "ping": return [frame(T.PING, pick(r, [0, F.ACK]), pick(r, [0, id]), bytes(r, pick(r, [8, 8, 7, 9])))];
+  }
+}
+
+/** One connection's bytes: the preface, then streams of generated shapes, as one to three writes. */
+function generateConnection(r: Rand): { chunks: Buffer[]; what: string[] } {
+  const what: string[] = [];
+  const authority = `localhost:${proxy.port}`;
+  const frames: Buffer[] = [PREFACE, frame(T.SETTINGS, 0, 0)];
+  let id = 1;
+  // One connection in ten is a burst ("rapid reset"): hundreds of streams, more than one TLS record
+  // (16 KiB) of them, which the proxy reads in one go.
+  const burst = chance(r, 0.1);
+  if (burst) what.push("burst");
+  for (let i = burst ? 250 + Math.floor(r() * 500) : 1 + Math.floor(r() * 30); i > 0; i--) {
+    const shape = burst ? pick(r, ["headers+data+rst", "headers+data+rst", "headers+data+rst", "headers+rst", "headers+data+end"] as const) : pick(r, SHAPES);
+    if (!burst) what.push(shape);
+    const block = chance(r, 0.05) ? bytes(r, 1 + Math.floor(r() * 30)) : requestBlock(pick(r, ["POST", "POST", "GET"]), pick(r, [keyPath(PREFIX, "foo", "encrypt"), keyPath(PREFIX, "foo", "metadata"), "/ping", "/"]), authority);
+    frames.push(...shapeFrames(r, shape, id, block));
+    // Now and then a stream id used before, or an even one (client streams are odd): protocol errors.
+    id = chance(r, 0.04) ? pick(r, [id, id + 1, Math.max(1, id - 2)]) : id + 2;
+  }
+  const all = Buffer.concat(frames);
+  const cuts = [0, ...Array.from({ length: burst ? 0 : Math.floor(r() * 3) }, () => Math.floor(r() * all.length)).sort((a, b) => a - b), all.length];
+  return { chunks: cuts.slice(1).map((end, i) => all.subarray(cuts[i], end)), what };
+}
+
+/**
+ * Writes a generated connection, then a PING; resolves to undefined once the proxy has answered
+ * the PING, sent GOAWAY (a protocol error in the frames) or closed the connection, else to a failure.
+ */
+function runConnection(chunks: Buffer[]): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: "127.0.0.1", port: proxy.port, servername: "localhost", ca, ALPNProtocols: ["h2"] });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(`no PING answer, GOAWAY or close within ${CASE_TIMEOUT_MS} ms; frames received: ${frameTypes(seen).join(" ")}`);
+    }, CASE_TIMEOUT_MS);
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(undefined);
+    };
+    let seen = Buffer.alloc(0);
+    socket.on("data", (d: Buffer) => {
+      seen = Buffer.concat([seen, d]);
+      if (seen.includes("fuzzping") || frameTypes(seen).includes(T.GOAWAY)) done();
+    });
+    socket.on("error", () => undefined);
+    socket.on("close", done);
+    socket.once("secureConnect", async () => {
+      for (const c of chunks) {
+        if (socket.destroyed) return;
+        socket.write(c);
+        await new Promise((w) => setImmediate(w));
+      }
+      if (!socket.destroyed) socket.write(frame(T.PING, 0, 0, Buffer.from("fuzzping")));
+    });
+  });
+}
+
+test(`fuzz: ${FRAME_CASES} generated HTTP/2 connections of hand-written frames (seed ${SEED}): a PING answer or GOAWAY, nothing thrown in the proxy`, { timeout: 120_000 }, async () => {
+  const r = prng(SEED ^ 0xf4a3e);
+  const failures: string[] = [];
+  // Anything thrown outside a request's own handling (in an event listener of the server) is an
+  // uncaught exception: in serve it ends the process. Record it against the case that caused it.
+  let current = "";
+  const thrown = (err: Error) => failures.push(`${current}: uncaught ${err.message}`);
+  process.on("uncaughtException", thrown);
+  try {
+    for (let n = 0; n < FRAME_CASES; n++) {
+      const { chunks, what } = generateConnection(r);
+      current = `frame case ${n} [${what.join(", ")}]`;
+      const bad = await runConnection(chunks);
+      if (bad) failures.push(`${current}: ${bad}`);
+    }
+    // Streams left open end by body_timeout_milli or with their connection; then nothing is in flight.
+    await until(() => proxy.server.stats().inFlight === 0, "the frame cases' requests to leave the in-flight count");
+  } finally {
+    process.off("uncaughtException", thrown);
+  }
+  assert.deepEqual(failures, [], `seed ${SEED} (replay with XKSCTL_FUZZ_SEED=${SEED})\n${failures.slice(0, 20).join("\n")}`);
 });
 
 test("after the fuzz run the proxy still answers a good signed request and /ping", async () => {
