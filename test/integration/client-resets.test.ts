@@ -45,6 +45,9 @@ after(async () => {
 const url = () => `${proxy.url}${keyPath(PREFIX, "foo", "encrypt")}`;
 const body = (n: number) => JSON.stringify({ requestMetadata: md("Encrypt", { kmsRequestId: `reset-${n}` }), plaintext: Buffer.from(`reset ${n}`).toString("base64"), encryptionAlgorithm: "AES_GCM" });
 
+/** Resets sent while PKCS#11 calls were inside the library. */
+let resetsDuringHsmCalls = 0;
+
 /** Where in the request the client resets the stream. */
 const POINTS = ["after headers", "half the body", "after the body", "after 1 ms", "after 4 ms", "after 10 ms"] as const;
 
@@ -60,7 +63,10 @@ async function resetOne(session: http2.ClientHttp2Session, n: number, point: (ty
   req.on("response", (h) => (answered = Number(h[":status"])));
   req.on("error", () => undefined);
   req.resume();
-  const cancel = () => req.close(http2.constants.NGHTTP2_CANCEL);
+  const cancel = () => {
+    if (proxy.hsm.stats().inFlight > 0) resetsDuringHsmCalls++;
+    req.close(http2.constants.NGHTTP2_CANCEL);
+  };
   if (point === "after headers") cancel();
   else if (point === "half the body") {
     req.write(b.slice(0, b.length >> 1));
@@ -88,6 +94,7 @@ test("streams reset at every point of a request leave nothing in flight and no H
       }
     }),
   );
+  assert.ok(resetsDuringHsmCalls > 0, "some resets came while PKCS#11 calls were inside the library");
   assert.ok(!session.destroyed, "the proxy kept the connection (a reset stream is not a connection error)");
   await until(() => proxy.server.stats().inFlight === 0, "every reset request to leave the in-flight count");
   await until(() => proxy.hsm.stats().inUse === 0, "every reset request's HSM session to be given back");
