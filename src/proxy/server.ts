@@ -6,6 +6,7 @@
  * single-line JSON → one log line. Connections are bounded by the [server] timeouts and limits
  * (src/proxy/transport.ts). `createProxyServer` builds; `listen` binds; `close` drains.
  */
+import { constants as cryptoConstants } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
@@ -104,6 +105,9 @@ function tlsOptions(settings: Settings): tls.SecureContextOptions & tls.TlsOptio
     minVersion: "TLSv1.2",
     ciphers: TLS12_CIPHERS,
     honorCipherOrder: true,
+    // No TLS 1.2 renegotiation (TLS 1.3 has none): KMS never asks for it, the client certificate
+    // of mTLS is requested in the first handshake, and each renegotiation is a full handshake's CPU.
+    secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION,
   };
   if (settings.security.is_mtls_enabled) {
     opts.ca = readPem(t.mtls_client_ca_pem!, "[tls] mtls_client_ca_pem");

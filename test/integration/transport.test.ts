@@ -62,6 +62,20 @@ describe("TLS", () => {
     await assert.rejects(handshake(proxy.port, { maxVersion: "TLSv1.1", minVersion: "TLSv1", ciphers: "DEFAULT@SECLEVEL=0" }));
     await assert.rejects(handshake(proxy.port, { maxVersion: "TLSv1.2", ciphers: "ECDHE-ECDSA-AES256-SHA384" }));
   });
+  test("a TLS 1.2 client's renegotiation is refused (KMS never renegotiates; each one is a full handshake)", async () => {
+    // The server's answer is a no_renegotiation alert, which the client reports as this error.
+    const outcome = await new Promise<string>((settle) => {
+      const resolve = (what: string) => {
+        s.destroy();
+        settle(what);
+      };
+      const s = tls.connect({ host: "127.0.0.1", port: proxy.port, servername: "localhost", ca: readFileSync(pki.caCert), maxVersion: "TLSv1.2", ALPNProtocols: ["http/1.1"] }, () => {
+        s.renegotiate({}, (err) => resolve(err ? `refused: ${(err as NodeJS.ErrnoException).code}` : "renegotiated"));
+      });
+      s.on("error", (err: NodeJS.ErrnoException) => resolve(`refused: ${err.code}`));
+    });
+    assert.equal(outcome, "refused: ERR_SSL_NO_RENEGOTIATION");
+  });
   test("GET /ping on the main port needs no signature", async () => {
     const agent = new Agent({ allowH2: true, connect: { ca: readFileSync(pki.caCert) } });
     const r = await send(`${proxy.url}/ping`, "GET", {}, undefined, agent);
