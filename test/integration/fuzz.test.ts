@@ -7,8 +7,8 @@
  * UnsupportedOperationException. A second family writes HTTP/2 frames by hand, what node:http2's
  * client never sends (a stream's HEADERS, DATA and RST_STREAM together, frames out of order, bad
  * flags, sizes and stream ids, unknown types): the proxy must then answer a PING, or send GOAWAY,
- * or close the connection (no hang), and nothing may throw in it. Afterwards the proxy still answers a good
- * signed request and /ping, with nothing left in flight.
+ * or close the connection (no hang), and nothing may throw in it. Afterwards the proxy still
+ * answers a good signed request and /ping, with nothing left in flight.
  *
  * XKSCTL_FUZZ_SEED=<n> replays a run (the seed is printed when a case fails); XKSCTL_FUZZ_CASES=<n>
  * changes the number of cases (default 320), XKSCTL_FUZZ_FRAME_CASES=<n> that of the frame cases (200).
