@@ -357,6 +357,10 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
 
   /** Replacements waiting for their back-off. */
   const replacing = new Set<NodeJS.Timeout>();
+  let starting = true;
+  let endStart!: () => void;
+  /** Settles when the start has succeeded or failed. */
+  const startOver = new Promise<void>((r) => (endStart = r));
   // Signals are handled from the first moment: a SIGTERM during start-up stops the workers
   // (never the primary's default action, which would orphan them).
   const stop = (signal: NodeJS.Signals) => {
@@ -396,63 +400,13 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
   process.once("SIGINT", () => stop("SIGINT"));
   process.on("SIGHUP", hup);
 
-  // Start the workers and wait until each listens (or one cannot start: then stop the others).
-  // Each opens the HSM (login, its sessions) only after the one before has: logins and session
-  // opens do not pile up on the HSM at boot, and file-backed tokens (SoftHSM) see one login at a time.
-  const started = await new Promise<{ port: number } | { error: WorkerMessage & { xksctl: "startup-error" } }>((resolve) => {
-    let ready = 0;
-    let port = 0;
-    const start = (i: number) => {
-      if (i >= n || stopping) return;
-      const w = fork(i, 0);
-      w.on("message", (m: WorkerMessage) => {
-        if (m?.xksctl === "hsm-open") start(i + 1);
-        else if (m?.xksctl === "ready") {
-          port = m.port;
-          if (++ready === n) resolve({ port });
-        } else if (m?.xksctl === "startup-error") resolve({ error: m });
-      });
-      w.once("exit", (code, signal) => {
-        if (ready < n) resolve({ error: { xksctl: "startup-error", message: `worker ${i} exited during start-up (${signal ?? `code ${code}`})` } });
-      });
-    };
-    start(0);
-  });
-  if (stopping) return { stopped, port: "port" in started ? started.port : 0 }; // a signal during start-up
-  /** A start that cannot complete: the workers stop and the primary lets go of everything it holds. */
-  const abortStart = async () => {
-    stopping = true;
-    modules?.stop();
-    await stopWorkers(workers, "SIGTERM");
-    await logger.close();
-    process.off("SIGHUP", hup);
-  };
-  if ("error" in started) {
-    await abortStart();
-    const e = started.error;
-    throw e.code ? new XksctlError(e.code, e.message, { ...(e.remedy ? { remedy: e.remedy } : {}), details: e.details ?? [] }) : new Error(e.message);
-  }
-  const m = settings.metrics;
-  if (m?.is_enabled) {
-    const listener = await listenMetrics(m.ip, m.port, clusterText()).catch(async (err) => {
-      await abortStart();
-      throw err;
-    });
-    logger.log("INFO", "metrics listening", { address: `${m.ip}:${listener.port}` });
-    void stopped.then(() => listener.close());
-  }
-  logger.log("INFO", "xksctl workers listening", {
-    workers: n,
-    pids: [...workers.values()].map((w) => w.worker.process.pid),
-    sessionsPerWorker: Array.from({ length: n }, (_, i) => sessionShare(total, n, i)),
-    port: started.port,
-  });
-
   // Replacements open the HSM one at a time too, as at start-up: workers that died together
   // would otherwise log in together (SoftHSM can then fail one of them: CKR_GENERAL_ERROR). A new
   // worker has the HSM to itself until it has opened it, exits, or REPLACEMENT_TURN_MS passes (an
   // HSM that hangs one login must not keep every other worker from being replaced).
-  let turn = Promise.resolve();
+  // The first turn is the start's own: a worker that died after it listened, while the ones after
+  // it were still starting, is replaced once the start is over.
+  let turn = startOver;
   const replace = (i: number, quick: number) => {
     turn = turn.then(
       () =>
@@ -478,6 +432,7 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
     const entry = [...workers.entries()].find(([, w]) => w.worker === worker);
     if (!entry || stopping) return;
     const [i, w] = entry;
+    if (starting && !w.ready) return; // it never listened: the start's own rule fails the start
     const quick = opts.now() - w.startedAt < HEALTHY_AFTER_MS ? w.quickRestarts + 1 : 0;
     if (quick > MAX_QUICK_RESTARTS) {
       logger.log("ERROR", "worker keeps dying right after start; not starting it again", { worker: i, code, signal, restarts: w.quickRestarts });
@@ -503,6 +458,64 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
     }, Math.min(200 * 2 ** quick, 5000));
     replacing.add(timer);
   });
+  // Start the workers and wait until each listens (or one cannot start: then stop the others).
+  // Each opens the HSM (login, its sessions) only after the one before has: logins and session
+  // opens do not pile up on the HSM at boot, and file-backed tokens (SoftHSM) see one login at a time.
+  const started = await new Promise<{ port: number } | { error: WorkerMessage & { xksctl: "startup-error" } }>((resolve) => {
+    let ready = 0;
+    let port = 0;
+    const start = (i: number) => {
+      if (i >= n || stopping) return;
+      const w = fork(i, 0);
+      w.on("message", (m: WorkerMessage) => {
+        if (m?.xksctl === "hsm-open") start(i + 1);
+        else if (m?.xksctl === "ready") {
+          port = m.port;
+          if (++ready === n) resolve({ port });
+        } else if (m?.xksctl === "startup-error") resolve({ error: m });
+      });
+      // A worker that exits before it listens fails the start. One that exits after it listened
+      // (while a later one still starts) is a worker that died: replaced (the 'exit' handler above).
+      w.once("exit", (code, signal) => {
+        if (ready < n && !workers.get(i)?.ready) resolve({ error: { xksctl: "startup-error", message: `worker ${i} exited during start-up (${signal ?? `code ${code}`})` } });
+      });
+    };
+    start(0);
+  });
+  starting = false;
+  endStart();
+  if (stopping) return { stopped, port: "port" in started ? started.port : 0 }; // a signal during start-up
+  /** A start that cannot complete: the workers stop and the primary lets go of everything it holds. */
+  const abortStart = async () => {
+    stopping = true;
+    for (const t of replacing) clearTimeout(t);
+    replacing.clear();
+    modules?.stop();
+    await stopWorkers(workers, "SIGTERM");
+    await logger.close();
+    process.off("SIGHUP", hup);
+  };
+  if ("error" in started) {
+    await abortStart();
+    const e = started.error;
+    throw e.code ? new XksctlError(e.code, e.message, { ...(e.remedy ? { remedy: e.remedy } : {}), details: e.details ?? [] }) : new Error(e.message);
+  }
+  const m = settings.metrics;
+  if (m?.is_enabled) {
+    const listener = await listenMetrics(m.ip, m.port, clusterText()).catch(async (err) => {
+      await abortStart();
+      throw err;
+    });
+    logger.log("INFO", "metrics listening", { address: `${m.ip}:${listener.port}` });
+    void stopped.then(() => listener.close());
+  }
+  logger.log("INFO", "xksctl workers listening", {
+    workers: n,
+    pids: [...workers.values()].filter((w) => !w.worker.isDead()).map((w) => w.worker.process.pid),
+    sessionsPerWorker: Array.from({ length: n }, (_, i) => sessionShare(total, n, i)),
+    port: started.port,
+  });
+
   return { stopped, port: started.port };
 }
 

@@ -195,6 +195,46 @@ function childrenOf(pid: number): number[] {
   return kids;
 }
 
+/** The live child of `primary` that serve started as worker `index` (its environment says so). */
+function workerPid(primary: number, index: number): number | undefined {
+  return childrenOf(primary).find((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`XKSCTL_WORKER_INDEX=${index}`);
+    } catch {
+      return false;
+    }
+  });
+}
+
+// Before, any worker's exit before every worker listened aborted the start, even that of a worker
+// that had listened and served: "worker 0 exited during start-up (SIGKILL)", exit 1.
+test("a worker that dies after it listened, while the next one still logs in, is replaced and the start completes", async () => {
+  const control = path.join(served.token.dir, "workers-early-death-control");
+  // Every login takes 2 s more: worker 1 logs in for 2 s after worker 0 listens.
+  writeControl(control, ["delay C_Login 2000"]);
+  const file = config({ server: { workers: 2 } }, "workers-early-death.toml", slowHsmLibrary());
+  const s = await startServe(["serve", "--config", file, "--port", String(await freePort())], { ...served.token.env, SLOWHSM_CONTROL: control });
+  try {
+    await until(() => logLines(s).some((l) => l.msg === "xksctl proxy listening"), "worker 0 listening", 20_000);
+    const first = workerPid(s.proc.pid!, 0)!;
+    process.kill(first, "SIGKILL");
+    await until(() => logLines(s).some((l) => l.msg === "worker exited; starting a new one" && l.pid === first && l.signal === "SIGKILL"), "the death logged");
+    const order = logLines(s).map((l) => l.msg);
+    assert.ok(!order.includes("xksctl workers listening"), "worker 1 was still starting when worker 0 died (else this test proves nothing)");
+    await until(() => logLines(s).some((l) => l.msg === "xksctl workers listening"), "the start to complete", 20_000);
+    await until(() => logLines(s).some((l) => l.msg === "worker replaced" && l.worker === 0), "worker 0 replaced", 20_000);
+    assert.equal(s.proc.exitCode, null, "the primary is still running");
+    assert.ok(!logLines(s).some((l) => l.level === "ERROR" && l.msg !== "worker exited; starting a new one"), s.stdout());
+    const listed = logLines(s).find((l) => l.msg === "xksctl workers listening")!.pids as number[];
+    assert.ok(!listed.includes(first), "the dead worker is not listed");
+    clearControl(control);
+    const rs = await Promise.all(Array.from({ length: 16 }, () => encrypt(s)));
+    assert.ok(rs.every((r) => r.status === 200), rs.map((r) => r.status).join(","));
+  } finally {
+    await s.stop();
+  }
+});
+
 test("a new worker whose login hangs does not hold up the next one", async () => {
   const control = path.join(served.token.dir, "workers-hang-control");
   fs.rmSync(control, { force: true });
