@@ -475,9 +475,10 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
         } else if (m?.xksctl === "startup-error") resolve({ error: m });
       });
       // A worker that exits before it listens fails the start. One that exits after it listened
-      // (while a later one still starts) is a worker that died: replaced (the 'exit' handler above).
+      // (while a later one still starts) is a worker that died: replaced (the 'exit' handler above),
+      // unless the workers are being stopped (a signal during start-up: then no later one may come).
       w.once("exit", (code, signal) => {
-        if (ready < n && !workers.get(i)?.ready) resolve({ error: { xksctl: "startup-error", message: `worker ${i} exited during start-up (${signal ?? `code ${code}`})` } });
+        if (ready < n && (!workers.get(i)?.ready || stopping)) resolve({ error: { xksctl: "startup-error", message: `worker ${i} exited during start-up (${signal ?? `code ${code}`})` } });
       });
     };
     start(0);
