@@ -357,10 +357,8 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
 
   /** Replacements waiting for their back-off. */
   const replacing = new Set<NodeJS.Timeout>();
+  /** Until the start has succeeded or failed. */
   let starting = true;
-  let endStart!: () => void;
-  /** Settles when the start has succeeded or failed. */
-  const startOver = new Promise<void>((r) => (endStart = r));
   // Signals are handled from the first moment: a SIGTERM during start-up stops the workers
   // (never the primary's default action, which would orphan them).
   const stop = (signal: NodeJS.Signals) => {
@@ -404,9 +402,9 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
   // would otherwise log in together (SoftHSM can then fail one of them: CKR_GENERAL_ERROR). A new
   // worker has the HSM to itself until it has opened it, exits, or REPLACEMENT_TURN_MS passes (an
   // HSM that hangs one login must not keep every other worker from being replaced).
-  // The first turn is the start's own: a worker that died after it listened, while the ones after
-  // it were still starting, is replaced once the start is over.
-  let turn = startOver;
+  // The first turn is the start's own (set below): a worker that died after it listened, while the
+  // ones after it were still starting, is replaced once the start is over.
+  let turn: Promise<unknown> = Promise.resolve();
   const replace = (i: number, quick: number) => {
     turn = turn.then(
       () =>
@@ -461,14 +459,14 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
   // Start the workers and wait until each listens (or one cannot start: then stop the others).
   // Each opens the HSM (login, its sessions) only after the one before has: logins and session
   // opens do not pile up on the HSM at boot, and file-backed tokens (SoftHSM) see one login at a time.
-  const started = await new Promise<{ port: number } | { error: WorkerMessage & { xksctl: "startup-error" } }>((resolve) => {
+  const start = new Promise<{ port: number } | { error: WorkerMessage & { xksctl: "startup-error" } }>((resolve) => {
     let ready = 0;
     let port = 0;
-    const start = (i: number) => {
+    const startFrom = (i: number) => {
       if (i >= n || stopping) return;
       const w = fork(i, 0);
       w.on("message", (m: WorkerMessage) => {
-        if (m?.xksctl === "hsm-open") start(i + 1);
+        if (m?.xksctl === "hsm-open") startFrom(i + 1);
         else if (m?.xksctl === "ready") {
           port = m.port;
           if (++ready === n) resolve({ port });
@@ -481,10 +479,11 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
         if (ready < n && (!workers.get(i)?.ready || stopping)) resolve({ error: { xksctl: "startup-error", message: `worker ${i} exited during start-up (${signal ?? `code ${code}`})` } });
       });
     };
-    start(0);
+    startFrom(0);
   });
+  turn = start;
+  const started = await start;
   starting = false;
-  endStart();
   if (stopping) return { stopped, port: "port" in started ? started.port : 0 }; // a signal during start-up
   /** A start that cannot complete: the workers stop and the primary lets go of everything it holds. */
   const abortStart = async () => {

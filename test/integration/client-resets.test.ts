@@ -17,7 +17,7 @@ import { after, before, test } from "node:test";
 import type { Agent } from "undici";
 import { keyPath, md, startTestProxy, type TestProxy } from "../helpers/proxy.js";
 import { slowHsmLibrary } from "../helpers/serve-process.js";
-import { readStats, type SlowHsmStats } from "../fixtures/slowhsm/control.mjs";
+import { waitForStats, type SlowHsmStats } from "../fixtures/slowhsm/control.mjs";
 import { CREDS, PREFIX } from "../helpers/settings.js";
 import { agents, smithyPost, smithySign } from "../helpers/sign.js";
 import { addKeys, createTestToken, removeTestToken, type TestToken } from "../helpers/softhsm.js";
@@ -50,15 +50,14 @@ after(async () => {
 const url = () => `${proxy.url}${keyPath(PREFIX, "foo", "encrypt")}`;
 const body = (n: number) => JSON.stringify({ requestMetadata: md("Encrypt", { kmsRequestId: `reset-${n}` }), plaintext: Buffer.from(`reset ${n}`).toString("base64"), encryptionAlgorithm: "AES_GCM" });
 
-/** The shim's stats once nothing is inside it and they no longer change (written every 50 ms). */
-async function settledStats(): Promise<SlowHsmStats> {
-  let last: SlowHsmStats | undefined;
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 150));
-    const now = readStats(statsFile);
-    if (now && last && now.seq === last.seq && now.in_flight === 0) return now;
-    last = now;
-  }
+/** The shim's stats once nothing is inside it and two reads 150 ms apart agree (it writes every 50 ms). */
+function settledStats(): Promise<SlowHsmStats> {
+  let seq: number | undefined;
+  return waitForStats(statsFile, (s) => {
+    const settled = s.seq === seq && s.in_flight === 0;
+    seq = s.seq;
+    return settled;
+  }, { intervalMs: 150 });
 }
 
 /** Resets sent while PKCS#11 calls were inside the library. */
