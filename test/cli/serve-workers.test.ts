@@ -14,7 +14,7 @@ import type { Settings } from "../../src/config/types.js";
 import { keyPath, md } from "../helpers/proxy.js";
 import { freePort } from "../helpers/port.js";
 import { logLines, runBin, servedToken, slowHsmLibrary, startServe, type ServeProcess } from "../helpers/serve-process.js";
-import { clearControl, writeControl } from "../fixtures/slowhsm/control.mjs";
+import { clearControl, waitForStats, writeControl, type SlowHsmStats } from "../fixtures/slowhsm/control.mjs";
 import { CREDS, PREFIX } from "../helpers/settings.js";
 import { agents, send, smithyPost } from "../helpers/sign.js";
 import { until } from "../helpers/wait.js";
@@ -195,6 +195,16 @@ function childrenOf(pid: number): number[] {
   return kids;
 }
 
+/** Whether `pid` is a process that still runs (not gone, not a zombie). */
+function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 /** The live child of `primary` that serve started as worker `index` (its environment says so). */
 function workerPid(primary: number, index: number): number | undefined {
   return childrenOf(primary).find((pid) => {
@@ -234,6 +244,42 @@ test("a worker that dies after it listened, while the next one still logs in, is
     await s.stop();
   }
 });
+
+// systemctl stop during a slow start (a network HSM's logins): worker 0 listens, worker 1 is still
+// inside C_Login. Every worker stops, nothing is left behind, and the primary exits 0 (a stop, not
+// the start's failure), whether worker 1's login is slow or never returns.
+for (const [what, directive, inside] of [
+  ["is slow", "delay C_Login 3000", (st: SlowHsmStats) => st.sleeping >= 1],
+  ["never returns", "hang C_Login", (st: SlowHsmStats) => st.hanging >= 1],
+] as const) {
+  test(`SIGTERM while the next worker's login ${what}: every worker stops and the primary exits 0`, async () => {
+    const control = path.join(served.token.dir, `workers-stop-at-start-${directive.split(" ")[0]}-control`);
+    const stats = path.join(served.token.dir, `workers-stop-at-start-${directive.split(" ")[0]}-%p.json`);
+    // A slow login slows worker 0's too; a hang is set once worker 0 has logged in.
+    writeControl(control, directive.startsWith("delay") ? [directive] : []);
+    const file = config({ server: { workers: 2 } }, "workers-stop-at-start.toml", slowHsmLibrary());
+    const s = await startServe(["serve", "--config", file, "--port", String(await freePort())], { ...served.token.env, SLOWHSM_CONTROL: control, SLOWHSM_STATS: stats });
+    const primary = s.proc.pid!;
+    try {
+      if (directive.startsWith("hang")) writeControl(control, [directive]);
+      // startServe waited for worker 0's listening line; worker 1 is forked once worker 0 opened the HSM.
+      const second = await until(() => workerPid(primary, 1), "worker 1 started");
+      await waitForStats(stats.replace("%p", String(second)), (st: SlowHsmStats) => (st.calls.C_Login ?? 0) >= 1 && inside(st));
+      assert.ok(!logLines(s).some((l) => l.msg === "xksctl workers listening"), "worker 1 is still starting (else this test proves nothing)");
+      const both = [workerPid(primary, 0)!, second];
+      const code = await Promise.race([s.stop(), new Promise((r) => setTimeout(() => r("no exit within 15 s"), 15_000))]);
+      assert.equal(code, 0, s.stdout());
+      // An orphan would outlive the primary (reparented, still running): each worker must be gone.
+      await until(() => both.every((pid) => !alive(pid)), `workers ${both.join(", ")} gone`, 3000);
+      assert.ok(logLines(s).some((l) => l.msg === "stopped"), s.stdout());
+      assert.ok(!logLines(s).some((l) => l.level === "ERROR"), s.stdout());
+    } finally {
+      for (const pid of childrenOf(primary)) process.kill(pid, "SIGKILL");
+      if (s.proc.exitCode === null) s.proc.kill("SIGKILL");
+      clearControl(control);
+    }
+  });
+}
 
 test("a new worker whose login hangs does not hold up the next one", async () => {
   const control = path.join(served.token.dir, "workers-hang-control");
