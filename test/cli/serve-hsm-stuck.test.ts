@@ -62,7 +62,11 @@ test("with workers, the stuck worker exits and is replaced; requests succeed aga
     // Each worker's health check hangs and reports so once it has waited its 2 s (the shared stats
     // file shows only the last writer). From then on a worker's health check makes no call: the
     // next C_Encrypt is the request's, in a worker with a hung call.
-    await until(() => logLines(s).filter((l) => l.msg === "HSM health ACTIVE -> UNAVAILABLE").length >= 2, "a hung health check in each worker");
+    // A worker whose first check was still running when the hang was set reports "unknown -> UNAVAILABLE".
+    const hung = () => logLines(s).filter((l) => /^HSM health \S+ -> UNAVAILABLE$/.test(String(l.msg)));
+    await until(() => hung().length >= 2, "a hung health check in each worker").catch((e) => {
+      throw new Error(`${e.message}; health lines: ${JSON.stringify(logLines(s).filter((l) => /^HSM health/.test(String(l.msg))).map((l) => l.msg))}`);
+    });
     writeControl(control, ["hang C_Decrypt", "fail C_Encrypt CKR_DEVICE_ERROR nth=1"]);
     const first = await encrypt(s);
     assert.equal(first.status, 500, first.text);
