@@ -359,20 +359,25 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
   const replacing = new Set<NodeJS.Timeout>();
   /** Until the start has succeeded or failed. */
   let starting = true;
+  /**
+   * The end of the primary's work (a signal, a start that cannot complete, no worker left): no
+   * more replacements, every worker stopped (SIGTERM: each drains), `last` logged, the log closed.
+   */
+  const halt = async (last?: () => void) => {
+    stopping = true;
+    for (const t of replacing) clearTimeout(t);
+    replacing.clear();
+    await stopWorkers(workers, "SIGTERM");
+    last?.();
+    await logger.close();
+    process.off("SIGHUP", hup);
+  };
   // Signals are handled from the first moment: a SIGTERM during start-up stops the workers
   // (never the primary's default action, which would orphan them).
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
-    stopping = true;
-    for (const t of replacing) clearTimeout(t);
-    replacing.clear();
     logger.log("INFO", "shutting down: every worker drains its in-flight requests", { signal });
-    void stopWorkers(workers, "SIGTERM").then(async () => {
-      logger.log("INFO", "stopped");
-      await logger.close();
-      process.off("SIGHUP", hup);
-      resolveStopped(0);
-    });
+    void halt(() => logger.log("INFO", "stopped")).then(() => resolveStopped(0));
   };
   const hup = () => {
     // Stopping (a signal, or a start that failed): nothing to reload. The handler stays until the
@@ -437,12 +442,8 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
       workers.delete(i);
       if (workers.size === 0) {
         // Nothing listens any more: a primary that stayed up would never be restarted by systemd.
-        stopping = true;
         logger.log("ERROR", "no worker left: exiting with code 1 so that the service manager restarts xksctl", { workers: n });
-        void logger.close().then(() => {
-          process.off("SIGHUP", hup);
-          resolveStopped(1);
-        });
+        void halt().then(() => resolveStopped(1));
       }
       return;
     }
@@ -487,13 +488,8 @@ async function servePrimary(settings: Settings, opts: ServeOptions, n: number): 
   if (stopping) return { stopped, port: "port" in started ? started.port : 0 }; // a signal during start-up
   /** A start that cannot complete: the workers stop and the primary lets go of everything it holds. */
   const abortStart = async () => {
-    stopping = true;
-    for (const t of replacing) clearTimeout(t);
-    replacing.clear();
     modules?.stop();
-    await stopWorkers(workers, "SIGTERM");
-    await logger.close();
-    process.off("SIGHUP", hup);
+    await halt();
   };
   if ("error" in started) {
     await abortStart();

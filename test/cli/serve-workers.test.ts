@@ -179,30 +179,29 @@ test("a new worker that cannot open the HSM exits, is logged and tried again; on
   }
 });
 
-/** The live child processes of `pid` (from /proc). */
-function childrenOf(pid: number): number[] {
-  const kids: number[] = [];
-  for (const name of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
-      const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(ppid) === pid && state !== "Z") kids.push(Number(name));
-    } catch {
-      /* gone */
-    }
+/** A process's state letter and parent pid from /proc/<pid>/stat; undefined once it is gone. */
+function procStat(pid: number | string): { state: string; ppid: number } | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { state: state!, ppid: Number(ppid) };
+  } catch {
+    return undefined;
   }
-  return kids;
 }
 
 /** Whether `pid` is a process that still runs (not gone, not a zombie). */
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
+const alive = (pid: number): boolean => (procStat(pid)?.state ?? "Z") !== "Z";
+
+/** The live child processes of `pid` (from /proc). */
+function childrenOf(pid: number): number[] {
+  return fs
+    .readdirSync("/proc")
+    .filter((name) => {
+      const st = /^\d+$/.test(name) ? procStat(name) : undefined;
+      return st?.ppid === pid && st.state !== "Z";
+    })
+    .map(Number);
 }
 
 /** The live child of `primary` that serve started as worker `index` (its environment says so). */
@@ -248,23 +247,25 @@ test("a worker that dies after it listened, while the next one still logs in, is
 // systemctl stop during a slow start (a network HSM's logins): worker 0 listens, worker 1 is still
 // inside C_Login. Every worker stops, nothing is left behind, and the primary exits 0 (a stop, not
 // the start's failure), whether worker 1's login is slow or never returns.
-for (const [what, directive, inside] of [
-  ["is slow", "delay C_Login 3000", (st: SlowHsmStats) => st.sleeping >= 1],
-  ["never returns", "hang C_Login", (st: SlowHsmStats) => st.hanging >= 1],
-] as const) {
+for (const { what, directive, hang } of [
+  { what: "is slow", directive: "delay C_Login 3000", hang: false },
+  { what: "never returns", directive: "hang C_Login", hang: true },
+]) {
   test(`SIGTERM while the next worker's login ${what}: every worker stops and the primary exits 0`, async () => {
-    const control = path.join(served.token.dir, `workers-stop-at-start-${directive.split(" ")[0]}-control`);
-    const stats = path.join(served.token.dir, `workers-stop-at-start-${directive.split(" ")[0]}-%p.json`);
+    const name = `workers-stop-at-start-${hang ? "hang" : "delay"}`;
+    const control = path.join(served.token.dir, `${name}-control`);
+    const stats = path.join(served.token.dir, `${name}-%p.json`);
+    const inside = (st: SlowHsmStats) => (hang ? st.hanging : st.sleeping) >= 1;
     // A slow login slows worker 0's too; a hang is set once worker 0 has logged in.
-    writeControl(control, directive.startsWith("delay") ? [directive] : []);
+    writeControl(control, hang ? [] : [directive]);
     const file = config({ server: { workers: 2 } }, "workers-stop-at-start.toml", slowHsmLibrary());
     const s = await startServe(["serve", "--config", file, "--port", String(await freePort())], { ...served.token.env, SLOWHSM_CONTROL: control, SLOWHSM_STATS: stats });
     const primary = s.proc.pid!;
     try {
-      if (directive.startsWith("hang")) writeControl(control, [directive]);
+      if (hang) writeControl(control, [directive]);
       // startServe waited for worker 0's listening line; worker 1 is forked once worker 0 opened the HSM.
       const second = await until(() => workerPid(primary, 1), "worker 1 started");
-      await waitForStats(stats.replace("%p", String(second)), (st: SlowHsmStats) => (st.calls.C_Login ?? 0) >= 1 && inside(st));
+      await waitForStats(stats.replace("%p", String(second)), (st) => (st.calls.C_Login ?? 0) >= 1 && inside(st));
       assert.ok(!logLines(s).some((l) => l.msg === "xksctl workers listening"), "worker 1 is still starting (else this test proves nothing)");
       const both = [workerPid(primary, 0)!, second];
       const code = await Promise.race([s.stop(), new Promise((r) => setTimeout(() => r("no exit within 15 s"), 15_000))]);
