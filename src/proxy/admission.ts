@@ -23,7 +23,7 @@
  * descheduled runs its due timer first and is not penalised. Nor is a turn that a pause made long
  * (a full GC of V8 stops the loop for tens of ms, node:http2's header strings being freed only
  * there): a gap with neither a request, an answer nor a run of the lag timer in it, longer than
- * max_event_loop_delay_milli, is a pause of the loop, not work and not the HSM's slowness. It is
+ * PAUSE_GAP_MS, is a pause of the loop, not work and not the HSM's slowness. It is
  * left out of the delay and out of every service time, so neither the pause nor its backlog, read
  * after it, is taken for a flood or for a slow HSM. A flood's first turn sees hundreds of
  * requests, each a fraction of a ms after the last, before its delay passes the limit. The loop
@@ -34,6 +34,15 @@ import { performance } from "node:perf_hooks";
 
 /** How often the lag timer runs. */
 export const TICK_MS = 10;
+
+/**
+ * A gap this long with no request, no answer and no run of the lag timer is a pause of the loop (a
+ * GC, the host), not work: twice the timer's period, since a loop that runs, busy or idle, sees its
+ * timer at least once a period. Not max_event_loop_delay_milli: a Mark-Compact under KMS's 1800
+ * req/s pauses 15-35 ms, and such a pause plus the few ms of its backlog passed a 40 ms limit, so
+ * the backlog was refused, and the cap it lowered refused hundreds more (docs/performance.md).
+ */
+export const PAUSE_GAP_MS = 2 * TICK_MS;
 
 /** The limits (from [server], and the HSM session count of [pkcs11]). */
 export interface AdmissionLimits {
@@ -128,7 +137,7 @@ export class Admission {
   private seen(now: number): void {
     const gap = now - this.lastSeenAt;
     // Without the lag timer an idle spell is a gap too, so pauses are told only while it runs.
-    if (this.timer && gap > this.limits.maxLoopDelayMs) this.paused += gap;
+    if (this.timer && gap > PAUSE_GAP_MS) this.paused += gap;
     this.lastSeenAt = now;
   }
 

@@ -8,7 +8,7 @@ import path from "node:path";
 import { test } from "node:test";
 import type { Settings } from "../../../src/config/types.js";
 import { HsmError } from "../../../src/hsm/types.js";
-import { Admission, CALM_RESET_MS, CONGESTION_MEMORY_MS, TICK_MS, type AdmissionLimits } from "../../../src/proxy/admission.js";
+import { Admission, CALM_RESET_MS, CONGESTION_MEMORY_MS, PAUSE_GAP_MS, TICK_MS, type AdmissionLimits } from "../../../src/proxy/admission.js";
 import { XKS_SITUATIONS, XksError, toXksResponse } from "../../../src/proxy/errors.js";
 import { caDigest, changedKeys, reloadRefusals } from "../../../src/proxy/reload-policy.js";
 import { startProxy } from "../../../src/proxy/start.js";
@@ -119,6 +119,27 @@ test("admission: a turn made long by a pause (a full GC, the host), not by reque
     const firstRefusal = seen.findIndex((t) => typeof t === "string");
     assert.equal(seen[firstRefusal], "event-loop");
     assert.equal(firstRefusal, TICK_MS + 41, "refused at the first request over 40 ms of work past the tick, the 70 ms pause not counted");
+  } finally {
+    a.stop();
+  }
+});
+
+test("admission: a pause shorter than max_event_loop_delay_milli (a 30 ms Mark-Compact) and its backlog refuse nothing and leave no cap", () => {
+  const { a, later, stall, admit } = onFakeClock({ maxInFlight: 256, maxLoopDelayMs: 40, maxServiceMs: 100, congestedInFlight: 2 });
+  try {
+    later(3);
+    a.release(admit());
+    stall(PAUSE_GAP_MS + 10); // the loop stopped: no tick, no request, no answer
+    // Its backlog, read in the turn after it, 1 ms of loop each: 30 ms of work, under the 40 ms limit
+    // by itself, over it with the pause.
+    const backlog: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      backlog.push(admit());
+      stall(1);
+    }
+    later(1);
+    const more = Array.from({ length: 20 }, () => admit()); // the cap was not lowered to 2
+    for (const t of [...backlog, ...more]) a.release(t);
   } finally {
     a.stop();
   }
