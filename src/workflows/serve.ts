@@ -15,7 +15,7 @@ import os from "node:os";
 import v8 from "node:v8";
 import type { Settings } from "../config/types.js";
 import { XksctlError, isXksctlError, type ErrorCode } from "../errors.js";
-import { createLogger, hsmEventLogger } from "../proxy/log.js";
+import { createLogger, hsmEventLogger, type Logger } from "../proxy/log.js";
 import { caDigest, reloadRefusals } from "../proxy/reload-policy.js";
 import { clusterText, createMetrics, listenMetrics, localText, shareWithPrimary } from "../proxy/metrics.js";
 import fs from "node:fs";
@@ -163,14 +163,26 @@ async function serveOne(settings: Settings, opts: ServeOptions, worker?: AsWorke
     logger.log("ERROR", `${message}: exiting with code 1 so that a new process loads the library afresh`, { exitCode: 1 });
     stopServing?.("the PKCS#11 library cannot be re-initialised");
   };
+  // A worker's signals are its primary's to handle until it listens; a single process handles its own.
+  const early = worker ? undefined : startupSignals(logger);
   let hsm;
   try {
     hsm = await openHsm(settings, { onEvent: hsmEventLogger(logger), onUnrecoverable, cpuToSpare: worker ? worker.cpuToSpare : cpuToSpare(settings), ...(metrics ? { onOperation: (op, s, ok) => metrics.hsmOperation(op, s, ok) } : {}) });
   } catch (err) {
+    // Stopped while the HSM opened, which then failed: the stop is what happened, not the failure.
+    if (early?.stopping) return new Promise<never>(() => undefined);
+    early?.release();
     await logger.close();
     throw err;
   }
   const h = hsm;
+  /** Stopped during the start: the signal's own action ends the process once the log is closed. */
+  const endedBySignal = async (listener?: { close(): Promise<void> }): Promise<never> => {
+    await listener?.close().catch(() => undefined);
+    await h.close().catch(() => undefined);
+    return new Promise<never>(() => undefined);
+  };
+  if (early?.stopping) return endedBySignal();
   worker?.onHsmOpen();
   let metricsListener: { port: number; close(): Promise<void> } | undefined;
   if (m && metrics) {
@@ -183,6 +195,7 @@ async function serveOne(settings: Settings, opts: ServeOptions, worker?: AsWorke
     });
     if (!worker) {
       metricsListener = await listenMetrics(m.ip, m.port, localText(metrics)).catch(async (err) => {
+        early?.release();
         await h.close();
         await logger.close();
         throw err;
@@ -198,11 +211,13 @@ async function serveOne(settings: Settings, opts: ServeOptions, worker?: AsWorke
   };
   const modules = worker ? worker.modules : nshieldModules(opts.env);
   const listener = metricsListener;
+  if (early?.stopping) return endedBySignal(listener);
   let serving;
   try {
     serving = await startProxy(settings, { hsm: h, logger, metrics, ekmModules: modules?.get, port: opts.port, pingPort: opts.pingPort, reloadSettings, now: opts.now, startCaDigest: opts.startCaDigest });
   } catch (err) {
     // startProxy has closed the HSM; an open metrics listener would keep the process alive.
+    early?.release();
     modules?.stop();
     await listener?.close();
     await logger.close();
@@ -212,9 +227,60 @@ async function serveOne(settings: Settings, opts: ServeOptions, worker?: AsWorke
     modules?.stop();
     return listener?.close();
   });
+  early?.listening();
   stopServing = serving.stop;
   if (unrecoverable !== undefined) serving.stop("the PKCS#11 library cannot be re-initialised");
   return { port: serving.port, stopped: serving.stopped.then(() => (unrecoverable === undefined ? 0 : 1)) };
+}
+
+/** How long a stop during start-up waits for the log to close before the signal ends the process. */
+const STARTUP_STOP_LOG_MS = 1000;
+
+/**
+ * A single process's signals until the proxy listens and handles its own (as the primary handles
+ * them from its first moment). The HSM open may be inside a call that never returns, so a SIGTERM
+ * or SIGINT is logged ("stopped") and then takes its default action: it ends the process, as
+ * systemd expects of a stop. A SIGHUP is kept and raised again once the proxy listens (its default
+ * action would end the process: `systemctl reload` during a slow login must not stop the service).
+ */
+function startupSignals(logger: Logger): { readonly stopping: boolean; release(): void; listening(): void } {
+  let stopping = false;
+  let hup = false;
+  const onHup = () => {
+    if (!hup && !stopping) logger.log("INFO", "SIGHUP during start-up: the settings are reloaded once the proxy listens");
+    hup = true;
+  };
+  const onStop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log("INFO", "shutting down during start-up: the HSM was still opening", { signal });
+    logger.log("INFO", "stopped");
+    const closed = Promise.race([logger.close(), new Promise<void>((r) => setTimeout(r, STARTUP_STOP_LOG_MS).unref())]);
+    void closed.finally(() => {
+      release();
+      process.kill(process.pid, signal);
+    });
+  };
+  const onTerm = () => onStop("SIGTERM");
+  const onInt = () => onStop("SIGINT");
+  const release = () => {
+    process.off("SIGHUP", onHup);
+    process.off("SIGTERM", onTerm);
+    process.off("SIGINT", onInt);
+  };
+  process.on("SIGHUP", onHup);
+  process.on("SIGTERM", onTerm);
+  process.on("SIGINT", onInt);
+  return {
+    get stopping() {
+      return stopping;
+    },
+    release,
+    listening() {
+      release();
+      if (hup) process.kill(process.pid, "SIGHUP");
+    },
+  };
 }
 
 /** How often `enquiry` is read for GetHealthStatus's per-module ekmFleetDetails. */

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import fs, { readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -13,7 +14,7 @@ import { cpuToSpare, sessionShare, workerCount } from "../../src/workflows/serve
 import type { Settings } from "../../src/config/types.js";
 import { keyPath, md } from "../helpers/proxy.js";
 import { freePort } from "../helpers/port.js";
-import { logLines, runBin, servedToken, slowHsmLibrary, startServe, type ServeProcess } from "../helpers/serve-process.js";
+import { BIN, logLines, runBin, servedToken, slowHsmLibrary, startServe, type ServeProcess } from "../helpers/serve-process.js";
 import { clearControl, waitForStats, writeControl, type SlowHsmStats } from "../fixtures/slowhsm/control.mjs";
 import { CREDS, PREFIX } from "../helpers/settings.js";
 import { agents, send, smithyPost } from "../helpers/sign.js";
@@ -281,6 +282,69 @@ for (const { what, directive, hang } of [
     }
   });
 }
+
+/** `serve` in one process (workers = 1) on the slowhsm shim, not waited for: its stdout, its exit. */
+async function startSingle(name: string, directive: string) {
+  const control = path.join(served.token.dir, `${name}-control`);
+  const stats = path.join(served.token.dir, `${name}-%p.json`);
+  writeControl(control, [directive]);
+  const file = config({ server: { workers: 1 } }, `${name}.toml`, slowHsmLibrary());
+  const proc = spawn(process.execPath, [BIN, "serve", "--config", file, "--port", String(await freePort())], {
+    env: { ...served.token.env, SLOWHSM_CONTROL: control, SLOWHSM_STATS: stats },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  proc.stdout.on("data", (d) => (out += d));
+  proc.stderr.on("data", (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once("exit", (code, signal) => r({ code, signal })));
+  const lines = () => out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const insideLogin = (hang: boolean) => waitForStats(stats.replace("%p", String(proc.pid)), (st: SlowHsmStats) => (st.calls.C_Login ?? 0) >= 1 && (hang ? st.hanging : st.sleeping) >= 1);
+  const done = () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+    clearControl(control);
+  };
+  return { proc, exited, lines, out: () => out, insideLogin, done };
+}
+
+// One process has no primary to handle a signal while the HSM opens: before, a SIGTERM ended it by
+// the default action with no line, and a SIGHUP (`systemctl reload`) ended it too.
+for (const { what, directive, hang } of [
+  { what: "is slow", directive: "delay C_Login 3000", hang: false },
+  { what: "never returns", directive: "hang C_Login", hang: true },
+]) {
+  test(`workers = 1, SIGTERM while the login ${what}: "stopped" is logged, then the signal ends the process`, async () => {
+    const s = await startSingle(`single-stop-at-start-${hang ? "hang" : "delay"}`, directive);
+    try {
+      await s.insideLogin(hang);
+      s.proc.kill("SIGTERM");
+      const end = await Promise.race([s.exited, new Promise<string>((r) => setTimeout(() => r("no exit within 10 s"), 10_000))]);
+      assert.deepEqual(end, { code: null, signal: "SIGTERM" }, s.out());
+      const msgs = s.lines().map((l) => l.msg);
+      assert.ok(msgs.includes("shutting down during start-up: the HSM was still opening") && msgs.at(-1) === "stopped", s.out());
+      assert.ok(!msgs.includes("xksctl proxy listening"), "it was still starting (else this test proves nothing)");
+      assert.ok(!s.lines().some((l) => l.level === "ERROR") && !s.out().includes("✖"), s.out());
+    } finally {
+      s.done();
+    }
+  });
+}
+
+test("workers = 1, SIGHUP while the login is slow: the process lives, listens, then reloads the settings", async () => {
+  const s = await startSingle("single-hup-at-start", "delay C_Login 2000");
+  try {
+    await s.insideLogin(false);
+    s.proc.kill("SIGHUP");
+    await until(() => s.lines().some((l) => l.msg === "settings reloaded (key sets, credentials, TLS files)"), "the reload after listening", 15_000);
+    const msgs = s.lines().map((l) => l.msg);
+    assert.ok(msgs.indexOf("SIGHUP during start-up: the settings are reloaded once the proxy listens") < msgs.indexOf("xksctl proxy listening"), s.out());
+    assert.equal(s.proc.exitCode, null, s.out());
+    assert.equal(s.proc.signalCode, null, s.out());
+    s.proc.kill("SIGTERM");
+    assert.deepEqual(await s.exited, { code: 0, signal: null }, s.out());
+  } finally {
+    s.done();
+  }
+});
 
 test("a new worker whose login hangs does not hold up the next one", async () => {
   const control = path.join(served.token.dir, "workers-hang-control");
