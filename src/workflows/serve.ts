@@ -247,13 +247,13 @@ function startupSignals(logger: Logger): { readonly stopping: boolean; release()
   let stopping = false;
   let hup = false;
   const onHup = () => {
-    if (!hup && !stopping) logger.log("INFO", "SIGHUP during start-up: the settings are reloaded once the proxy listens");
+    if (!hup && !stopping) logger.log("INFO", "SIGHUP during start-up: the settings file is read again once the proxy listens");
     hup = true;
   };
   const onStop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    logger.log("INFO", "shutting down during start-up: the HSM was still opening", { signal });
+    logger.log("INFO", "shutting down during start-up: the proxy was not listening yet", { signal });
     logger.log("INFO", "stopped");
     const closed = Promise.race([logger.close(), new Promise<void>((r) => setTimeout(r, STARTUP_STOP_LOG_MS).unref())]);
     void closed.finally(() => {

@@ -320,7 +320,7 @@ for (const { what, directive, hang } of [
       const end = await Promise.race([s.exited, new Promise<string>((r) => setTimeout(() => r("no exit within 10 s"), 10_000))]);
       assert.deepEqual(end, { code: null, signal: "SIGTERM" }, s.out());
       const msgs = s.lines().map((l) => l.msg);
-      assert.ok(msgs.includes("shutting down during start-up: the HSM was still opening") && msgs.at(-1) === "stopped", s.out());
+      assert.ok(msgs.includes("shutting down during start-up: the proxy was not listening yet") && msgs.at(-1) === "stopped", s.out());
       assert.ok(!msgs.includes("xksctl proxy listening"), "it was still starting (else this test proves nothing)");
       assert.ok(!s.lines().some((l) => l.level === "ERROR") && !s.out().includes("✖"), s.out());
     } finally {
@@ -336,7 +336,7 @@ test("workers = 1, SIGHUP while the login is slow: the process lives, listens, t
     s.proc.kill("SIGHUP");
     await until(() => s.lines().some((l) => l.msg === "settings reloaded (key sets, credentials, TLS files)"), "the reload after listening", 15_000);
     const msgs = s.lines().map((l) => l.msg);
-    assert.ok(msgs.indexOf("SIGHUP during start-up: the settings are reloaded once the proxy listens") < msgs.indexOf("xksctl proxy listening"), s.out());
+    assert.ok(msgs.indexOf("SIGHUP during start-up: the settings file is read again once the proxy listens") < msgs.indexOf("xksctl proxy listening"), s.out());
     assert.equal(s.proc.exitCode, null, s.out());
     assert.equal(s.proc.signalCode, null, s.out());
     s.proc.kill("SIGTERM");
