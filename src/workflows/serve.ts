@@ -151,6 +151,23 @@ interface AsWorker {
  */
 async function serveOne(settings: Settings, opts: ServeOptions, worker?: AsWorker): Promise<Serving> {
   const logger = createLogger(settings.tracing, opts.stdout);
+  // A worker's signals are its primary's to handle until it listens; a single process handles its own.
+  const early = worker ? undefined : startupSignals(logger);
+  try {
+    const serving = await startOne(settings, opts, logger, early, worker);
+    // No turn of the event loop since startProxy installed its own handlers: no signal in between.
+    early?.listening();
+    return serving;
+  } catch (err) {
+    // Stopped during the start, which then failed: the stop is what happened; its signal ends the process.
+    if (early?.stopping) return new Promise<never>(() => undefined);
+    early?.release();
+    throw err;
+  }
+}
+
+/** serveOne's start: the metrics, the HSM, the proxy; each failure cleans up what it had opened. */
+async function startOne(settings: Settings, opts: ServeOptions, logger: Logger, early: StartupSignals | undefined, worker?: AsWorker): Promise<Serving> {
   const m = settings.metrics?.is_enabled ? settings.metrics : undefined;
   const metrics = m ? createMetrics() : undefined;
   // Set once the HSM cannot be re-initialised in this process (a call hung after a device error):
@@ -163,26 +180,14 @@ async function serveOne(settings: Settings, opts: ServeOptions, worker?: AsWorke
     logger.log("ERROR", `${message}: exiting with code 1 so that a new process loads the library afresh`, { exitCode: 1 });
     stopServing?.("the PKCS#11 library cannot be re-initialised");
   };
-  // A worker's signals are its primary's to handle until it listens; a single process handles its own.
-  const early = worker ? undefined : startupSignals(logger);
   let hsm;
   try {
     hsm = await openHsm(settings, { onEvent: hsmEventLogger(logger), onUnrecoverable, cpuToSpare: worker ? worker.cpuToSpare : cpuToSpare(settings), ...(metrics ? { onOperation: (op, s, ok) => metrics.hsmOperation(op, s, ok) } : {}) });
   } catch (err) {
-    // Stopped while the HSM opened, which then failed: the stop is what happened, not the failure.
-    if (early?.stopping) return new Promise<never>(() => undefined);
-    early?.release();
     await logger.close();
     throw err;
   }
   const h = hsm;
-  /** Stopped during the start: the signal's own action ends the process once the log is closed. */
-  const endedBySignal = async (listener?: { close(): Promise<void> }): Promise<never> => {
-    await listener?.close().catch(() => undefined);
-    await h.close().catch(() => undefined);
-    return new Promise<never>(() => undefined);
-  };
-  if (early?.stopping) return endedBySignal();
   worker?.onHsmOpen();
   let metricsListener: { port: number; close(): Promise<void> } | undefined;
   if (m && metrics) {
@@ -195,7 +200,6 @@ async function serveOne(settings: Settings, opts: ServeOptions, worker?: AsWorke
     });
     if (!worker) {
       metricsListener = await listenMetrics(m.ip, m.port, localText(metrics)).catch(async (err) => {
-        early?.release();
         await h.close();
         await logger.close();
         throw err;
@@ -211,13 +215,17 @@ async function serveOne(settings: Settings, opts: ServeOptions, worker?: AsWorke
   };
   const modules = worker ? worker.modules : nshieldModules(opts.env);
   const listener = metricsListener;
-  if (early?.stopping) return endedBySignal(listener);
+  if (early?.stopping) {
+    // Stopped while the HSM opened: never listen; the signal's own action ends the process once the log is closed.
+    await listener?.close().catch(() => undefined);
+    await h.close().catch(() => undefined);
+    return new Promise<never>(() => undefined);
+  }
   let serving;
   try {
     serving = await startProxy(settings, { hsm: h, logger, metrics, ekmModules: modules?.get, port: opts.port, pingPort: opts.pingPort, reloadSettings, now: opts.now, startCaDigest: opts.startCaDigest });
   } catch (err) {
     // startProxy has closed the HSM; an open metrics listener would keep the process alive.
-    early?.release();
     modules?.stop();
     await listener?.close();
     await logger.close();
@@ -227,7 +235,6 @@ async function serveOne(settings: Settings, opts: ServeOptions, worker?: AsWorke
     modules?.stop();
     return listener?.close();
   });
-  early?.listening();
   stopServing = serving.stop;
   if (unrecoverable !== undefined) serving.stop("the PKCS#11 library cannot be re-initialised");
   return { port: serving.port, stopped: serving.stopped.then(() => (unrecoverable === undefined ? 0 : 1)) };
@@ -243,7 +250,16 @@ const STARTUP_STOP_LOG_MS = 1000;
  * systemd expects of a stop. A SIGHUP is kept and raised again once the proxy listens (its default
  * action would end the process: `systemctl reload` during a slow login must not stop the service).
  */
-function startupSignals(logger: Logger): { readonly stopping: boolean; release(): void; listening(): void } {
+interface StartupSignals {
+  /** A SIGTERM or SIGINT came: it ends the process once the log is closed. */
+  readonly stopping: boolean;
+  /** The start failed: the handlers go, the error is the command's. */
+  release(): void;
+  /** The proxy listens with handlers of its own: these go, and a SIGHUP that came is raised again. */
+  listening(): void;
+}
+
+function startupSignals(logger: Logger): StartupSignals {
   let stopping = false;
   let hup = false;
   const onHup = () => {

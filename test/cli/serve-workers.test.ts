@@ -297,7 +297,7 @@ async function startSingle(name: string, directive: string) {
   proc.stdout.on("data", (d) => (out += d));
   proc.stderr.on("data", (d) => (out += d));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once("exit", (code, signal) => r({ code, signal })));
-  const lines = () => out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = () => logLines({ stdout: () => out });
   const insideLogin = (hang: boolean) => waitForStats(stats.replace("%p", String(proc.pid)), (st: SlowHsmStats) => (st.calls.C_Login ?? 0) >= 1 && (hang ? st.hanging : st.sleeping) >= 1);
   const done = () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
@@ -336,7 +336,8 @@ test("workers = 1, SIGHUP while the login is slow: the process lives, listens, t
     s.proc.kill("SIGHUP");
     await until(() => s.lines().some((l) => l.msg === "settings reloaded (key sets, credentials, TLS files)"), "the reload after listening", 15_000);
     const msgs = s.lines().map((l) => l.msg);
-    assert.ok(msgs.indexOf("SIGHUP during start-up: the settings file is read again once the proxy listens") < msgs.indexOf("xksctl proxy listening"), s.out());
+    const hupAt = msgs.indexOf("SIGHUP during start-up: the settings file is read again once the proxy listens");
+    assert.ok(hupAt >= 0 && hupAt < msgs.indexOf("xksctl proxy listening"), s.out());
     assert.equal(s.proc.exitCode, null, s.out());
     assert.equal(s.proc.signalCode, null, s.out());
     s.proc.kill("SIGTERM");

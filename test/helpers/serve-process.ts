@@ -52,7 +52,7 @@ export interface ServeProcess {
  * The JSON log lines `s` has written so far. Only complete lines: the last one may still be
  * arriving (a pipe delivers it in pieces), and parsing half of it would throw.
  */
-export function logLines(s: ServeProcess): Record<string, unknown>[] {
+export function logLines(s: Pick<ServeProcess, "stdout">): Record<string, unknown>[] {
   return s
     .stdout()
     .split("\n")
