@@ -155,6 +155,9 @@ async function serveOne(settings: Settings, opts: ServeOptions, worker?: AsWorke
   const early = worker ? undefined : startupSignals(logger);
   try {
     const serving = await startOne(settings, opts, logger, early, worker);
+    // Stopped while the proxy began to listen: the stop's own signal ends the process (its
+    // re-raise takes the default action, past the handlers startProxy installed).
+    if (early?.stopping) return new Promise<never>(() => undefined);
     // No turn of the event loop since startProxy installed its own handlers: no signal in between.
     early?.listening();
     return serving;
@@ -274,6 +277,9 @@ function startupSignals(logger: Logger): StartupSignals {
     const closed = Promise.race([logger.close(), new Promise<void>((r) => setTimeout(r, STARTUP_STOP_LOG_MS).unref())]);
     void closed.finally(() => {
       release();
+      // Any handler installed meanwhile (a start that reached the listen) would catch the signal
+      // and drain a second time, logging "stopped" twice: the signal's default action ends the process.
+      process.removeAllListeners(signal);
       process.kill(process.pid, signal);
     });
   };
