@@ -539,7 +539,7 @@ async function plain(env: Env, workers: 1 | "default"): Promise<RunFigures> {
     const encrypt = await h2loadCpu(server, ["-n", "20000", "-c", "16", "-m", "8", ...enc], url);
     // 5 s of the steady load first, discarded: the full GC that a's 40,000 requests left owing
     // (every HTTP/2 header value is an old-space string, freed only by a full GC) falls here, not
-    // into the measured 10 s (docs/performance.md, "A steady 1800 req/s").
+    // into the measured 10 s (docs/performance-history.md, "A steady 1800 req/s").
     await h2load(["-n", "9000", ...STEADY_SHAPE, ...enc], url);
     const steady = await measured(server, () => h2load([...STEADY_1800, ...enc], url));
     const bursts = await measured(server, () => h2load([...BURSTS_1800, ...enc], url));

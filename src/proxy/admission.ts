@@ -39,8 +39,9 @@ export const TICK_MS = 10;
  * A gap this long with no request, no answer and no run of the lag timer is a pause of the loop (a
  * GC, the host), not work: twice the timer's period, since a loop that runs, busy or idle, sees its
  * timer at least once a period. Not max_event_loop_delay_milli: a Mark-Compact under KMS's 1800
- * req/s pauses 15-35 ms, and such a pause plus the few ms of its backlog passed a 40 ms limit, so
- * the backlog was refused, and the cap it lowered refused hundreds more (docs/performance.md).
+ * req/s paused 13-32 ms, and such a pause plus the few ms of its backlog passed a 40 ms limit, so
+ * the backlog was refused, and the cap it lowered refused hundreds more (docs/performance-history.md,
+ * "A pause of the loop is a gap over 20 ms").
  */
 export const PAUSE_GAP_MS = 2 * TICK_MS;
 
@@ -196,7 +197,7 @@ export class Admission {
    * use. The mean, not the slowest: a saturated closed loop (KMS's fleet at the proxy's capacity)
    * whose refused requests come straight back keeps the loop busy with their 429s, so a held cap
    * keeps its slowest answers over half the limit and never grows back, serving a fraction of what
-   * it could (docs/performance.md, "Shedding at saturation"). Admitted requests that queue for the
+   * it could (docs/performance-history.md, "Shedding at saturation"). Admitted requests that queue for the
    * HSM sessions (a flood, a slow HSM) are all slow, and their mean shows it as the slowest did.
    * And a cap that was not used has not shown that the proxy can take more (a quiet spell after a
    * flood does not reopen the door for the next one, as TCP's window after idle, RFC 7661). A cap
