@@ -155,19 +155,26 @@ async function serveOne(settings: Settings, opts: ServeOptions, worker?: AsWorke
   const early = worker ? undefined : startupSignals(logger);
   try {
     const serving = await startOne(settings, opts, logger, early, worker);
-    // Stopped while the proxy began to listen: the stop's own signal ends the process (its
-    // re-raise takes the default action, past the handlers startProxy installed).
-    if (early?.stopping) return new Promise<never>(() => undefined);
-    // No turn of the event loop since startProxy installed its own handlers: no signal in between.
-    early?.listening();
-    return serving;
+    if (!early?.stopping) {
+      // No turn of the event loop since startProxy installed its own handlers: no signal in between.
+      early?.listening();
+      return serving;
+    }
   } catch (err) {
-    // Stopped during the start, which then failed: the stop is what happened; its signal ends the process.
-    if (early?.stopping) return new Promise<never>(() => undefined);
-    early?.release();
-    throw err;
+    if (!early?.stopping) {
+      early?.release();
+      throw err;
+    }
   }
+  // Stopped during the start, whether it then listened or failed: the stop is what happened.
+  return endedBySignal();
 }
+
+/**
+ * A start that a SIGTERM or SIGINT stopped: the signal's re-raise (startupSignals) ends the process,
+ * past any handler the start installed meanwhile, so this never settles.
+ */
+const endedBySignal = (): Promise<never> => new Promise<never>(() => undefined);
 
 /** serveOne's start: the metrics, the HSM, the proxy; each failure cleans up what it had opened. */
 async function startOne(settings: Settings, opts: ServeOptions, logger: Logger, early: StartupSignals | undefined, worker?: AsWorker): Promise<Serving> {
@@ -222,7 +229,7 @@ async function startOne(settings: Settings, opts: ServeOptions, logger: Logger, 
     // Stopped while the HSM opened: never listen; the signal's own action ends the process once the log is closed.
     await listener?.close().catch(() => undefined);
     await h.close().catch(() => undefined);
-    return new Promise<never>(() => undefined);
+    return endedBySignal();
   }
   let serving;
   try {
